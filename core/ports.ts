@@ -106,6 +106,14 @@ export interface ScoredId {
 export interface VectorIndex {
   upsert(scope: Scope, docs: readonly VectorDoc[]): Promise<void>;
   remove(scope: Scope, ids: readonly string[]): Promise<void>;
+  /** Changes lifecycle and validity metadata of an indexed memory (no-op when absent). */
+  setStatus(
+    scope: Scope,
+    id: string,
+    status: MemoryStatus,
+    validTo: number | null,
+    supersededAt: number | null,
+  ): Promise<void>;
   /** Nearest neighbours by cosine similarity. */
   searchDense(scope: Scope, vector: readonly number[], k: number, filter?: SearchFilter): Promise<ScoredId[]>;
   /** Keyword search (BM25). */
