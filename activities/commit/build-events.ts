@@ -1,0 +1,182 @@
+import { derivedEventIdOf, memoryEventIdOf } from '../../core/ids.js';
+import type { Memory, MemoryEvent, MemoryEventPayload, Provenance } from '../../core/model.js';
+import type { AssociatedCandidate, PlannedChange } from '../../core/pipeline.js';
+import type { Scope } from '../../core/scope.js';
+
+/** A cluster model fitted in this batch (from the associate stage). */
+export interface FittedModel {
+  readonly modelId: string;
+  readonly components: number;
+  readonly dimensions: number;
+  readonly memoryCount: number;
+  readonly bic: number;
+  readonly logLikelihood: number;
+  readonly parameters: string;
+}
+
+export interface BuildEventsInput {
+  readonly scope: Scope;
+  /** Identifies the batch: cause of events that have no single source event. */
+  readonly batchId: string;
+  readonly recordedAt: number;
+  readonly provenance: Provenance;
+  readonly changes: readonly PlannedChange[];
+  readonly fitted: FittedModel | null;
+}
+
+/** Turns a candidate into the memory record it becomes at a given id and version. */
+export function memoryFromCandidate(
+  scope: Scope,
+  c: AssociatedCandidate,
+  id: string,
+  version: number,
+  recordedAt: number,
+  provenance: Provenance,
+): Memory {
+  return {
+    id,
+    tenantId: scope.tenantId,
+    userId: scope.userId,
+    kind: c.kind,
+    granularity: c.granularity,
+    text: c.text,
+    triple: c.triple,
+    entities: [...c.entities],
+    keywords: [...c.keywords],
+    embedding: [...c.embedding],
+    embeddingModel: c.embeddingModel,
+    importance: c.importance,
+    strength: 1,
+    validFrom: c.validFrom,
+    validTo: null,
+    recordedAt,
+    supersededAt: null,
+    version,
+    sources: [...c.sources],
+    provenance,
+  };
+}
+
+/**
+ * The memory events of one batch, in decision order, with deterministic ids. Versions are tracked
+ * across the batch so that several changes to one memory (an ADD then an INVALIDATE) get
+ * consecutive versions.
+ */
+export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
+  const { scope, recordedAt, provenance } = input;
+  const versions = new Map<string, number>();
+  const next = (id: string, previous: number): number => {
+    const v = Math.max(previous, versions.get(id) ?? 0) + 1;
+    versions.set(id, v);
+    return v;
+  };
+  const events: MemoryEvent[] = [];
+  const emit = (eventId: string, causationId: string, payload: MemoryEventPayload): void => {
+    events.push({ eventId, tenantId: scope.tenantId, userId: scope.userId, recordedAt, causationId, payload });
+  };
+
+  if (input.fitted) {
+    const f = input.fitted;
+    emit(derivedEventIdOf('cluster-model', scope.tenantId, scope.userId, f.modelId), input.batchId, {
+      type: 'ClusterModelFitted',
+      ...f,
+    });
+  }
+
+  for (const change of input.changes) {
+    switch (change.op) {
+      case 'ADD':
+      case 'UPDATE': {
+        const c = change.candidate;
+        const id = change.op === 'ADD' ? c.id : change.targetId;
+        const version = next(id, change.op === 'ADD' ? 0 : change.previousVersion);
+        const memory = memoryFromCandidate(scope, c, id, version, recordedAt, provenance);
+        const decision = { op: change.op, reason: change.reason, comparedWith: [...change.comparedWith] };
+        const type = change.op === 'ADD' ? 'MemoryAdded' : 'MemoryUpdated';
+        emit(
+          memoryEventIdOf(id, version, type),
+          c.sourceEventId,
+          change.op === 'ADD'
+            ? { type: 'MemoryAdded', memory, decision }
+            : { type: 'MemoryUpdated', memory, previousVersion: version - 1, decision },
+        );
+        if (c.clusters.length > 0 || c.links.length > 0) {
+          emit(derivedEventIdOf('cluster-assigned', id, String(version)), c.sourceEventId, {
+            type: 'ClusterAssigned',
+            memoryId: id,
+            modelId: input.fitted?.modelId ?? '',
+            responsibilities: [...c.clusters],
+            links: [...c.links],
+          });
+        }
+        break;
+      }
+      case 'DELETE':
+      case 'INVALIDATE': {
+        const version = next(change.targetId, change.previousVersion);
+        emit(memoryEventIdOf(change.targetId, version, 'MemoryInvalidated'), change.causationId, {
+          type: 'MemoryInvalidated',
+          memoryId: change.targetId,
+          version,
+          validTo: change.validTo,
+          supersededAt: recordedAt,
+          invalidatedBy: change.op === 'INVALIDATE' ? change.invalidatedBy : null,
+          reason: change.reason,
+          decision: {
+            op: 'DELETE',
+            reason: change.reason,
+            comparedWith: change.op === 'DELETE' ? [...change.comparedWith] : change.invalidatedBy ? [change.invalidatedBy] : [],
+          },
+        });
+        break;
+      }
+      case 'RESTORE': {
+        const version = next(change.targetId, change.previousVersion);
+        emit(memoryEventIdOf(change.targetId, version, 'MemoryRestored'), change.causationId, {
+          type: 'MemoryRestored',
+          memoryId: change.targetId,
+          version,
+          reason: change.reason,
+        });
+        break;
+      }
+      case 'FORGET': {
+        const version = next(change.targetId, change.previousVersion);
+        emit(memoryEventIdOf(change.targetId, version, 'MemoryForgotten'), change.causationId, {
+          type: 'MemoryForgotten',
+          memoryId: change.targetId,
+          version,
+          reason: change.reason,
+        });
+        break;
+      }
+      case 'NOOP':
+        emit(derivedEventIdOf('reinforced', change.targetId, change.causationId), change.causationId, {
+          type: 'MemoryReinforced',
+          memoryId: change.targetId,
+          strength: change.strength,
+          reason: change.reason,
+          decision: { op: 'NOOP', reason: change.reason, comparedWith: [...change.comparedWith] },
+        });
+        break;
+      case 'QUARANTINE': {
+        const c = change.candidate;
+        const version = next(c.id, 0);
+        emit(memoryEventIdOf(c.id, version, 'MemoryQuarantined'), c.sourceEventId, {
+          type: 'MemoryQuarantined',
+          memory: memoryFromCandidate(scope, c, c.id, version, recordedAt, provenance),
+          score: change.score,
+          reasons: [...change.reasons],
+        });
+        break;
+      }
+      case 'LESSON':
+        emit(derivedEventIdOf('lesson', change.lesson.id), change.causationId, {
+          type: 'LessonRecorded',
+          lesson: change.lesson,
+        });
+        break;
+    }
+  }
+  return events;
+}

