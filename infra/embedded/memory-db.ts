@@ -1,0 +1,284 @@
+/**
+ * The embedded profile's `memory.db`: one SQLite file holding the vector index (sqlite-vec + FTS5),
+ * the memory store (current state and history) and the projectors' checkpoints, so a projector can
+ * commit its effect and its checkpoint in one transaction. This module opens the file, owns its
+ * schema, and implements the CheckpointStore port over it.
+ */
+import * as sqliteVec from 'sqlite-vec';
+import { ConfigError, DataDirError, ValidationError } from '../../core/errors.js';
+import type { CheckpointStore } from '../../core/ports.js';
+import { guardSqlite, openDatabase, sqliteError } from '../sqlite/open.js';
+import type { Db } from '../sqlite/open.js';
+
+/** Bumped whenever the DDL below changes incompatibly; older files are migrated on open. */
+export const MEMORY_DB_SCHEMA_VERSION = 1;
+
+/** sqlite-vec's compile-time limit on vector dimensions (SQLITE_VEC_VEC0_MAX_DIMENSIONS). */
+const MAX_DIMENSIONS = 8192;
+
+/** An open `memory.db`, shared by the vector index, the memory store and the checkpoint store. */
+export interface MemoryDb {
+  readonly db: Db;
+  readonly path: string;
+  /** Dimensions of the vec0 table, fixed when the file was created. */
+  readonly dimensions: number;
+  readonly checkpoints: SqliteCheckpointStore;
+  /** Closes the connection (idempotent). */
+  close(): void;
+}
+
+/** Opens (creating if needed) `memory.db` with sqlite-vec loaded and the schema in place. */
+export function openMemoryDb(path: string, dimensions: number): MemoryDb {
+  if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > MAX_DIMENSIONS) {
+    throw new ValidationError(`embedding dimensions must be an integer in 1..${MAX_DIMENSIONS}, got ${dimensions}`, {
+      field: 'dimensions',
+    });
+  }
+  const db = openDatabase(path);
+  try {
+    guardSqlite(path, () => {
+      sqliteVec.load(db);
+      // Erasure must not leave deleted text in free pages (DESIGN.md §6: "erasure leaves no trace").
+      db.pragma('secure_delete = ON');
+    });
+    const stored = guardSqlite(path, () => db.transaction(() => createSchema(db, dimensions)).immediate());
+    if (stored !== dimensions) {
+      throw new ConfigError(
+        `${path} holds ${stored}-dimensional embeddings but the embedder produces ${dimensions}: ` +
+          'use the original embedder or rebuild the projections into a fresh data directory',
+        { stored, configured: dimensions },
+      );
+    }
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const checkpoints = new SqliteCheckpointStore(db, path);
+  return {
+    db,
+    path,
+    dimensions,
+    checkpoints,
+    close(): void {
+      if (db.open) db.close();
+    },
+  };
+}
+
+/** Creates every table that does not exist yet and returns the file's embedding dimensions. */
+function createSchema(db: Db, dimensions: number): number {
+  db.exec(`CREATE TABLE IF NOT EXISTS engram_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
+  const getMeta = db.prepare<[string], { value: string }>('SELECT value FROM engram_meta WHERE key = ?');
+  const version = getMeta.get('schema_version');
+  if (version !== undefined && Number(version.value) > MEMORY_DB_SCHEMA_VERSION) {
+    throw new DataDirError(
+      `memory.db has schema version ${version.value}, newer than this Engram (${MEMORY_DB_SCHEMA_VERSION}): upgrade Engram`,
+    );
+  }
+  const storedDims = getMeta.get('dimensions');
+  const dims = storedDims === undefined ? dimensions : Number(storedDims.value);
+  const setMeta = db.prepare('INSERT OR REPLACE INTO engram_meta(key, value) VALUES (?, ?)');
+  setMeta.run('schema_version', String(MEMORY_DB_SCHEMA_VERSION));
+  setMeta.run('dimensions', String(dims));
+
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS projector_checkpoints (
+      projector   TEXT NOT NULL,
+      topic       TEXT NOT NULL,
+      partition   INTEGER NOT NULL,
+      next_offset INTEGER NOT NULL,
+      PRIMARY KEY (projector, topic, partition)
+    ) WITHOUT ROWID;
+
+    -- Vector index: memory id <-> integer rowid shared by vec0 and FTS5, plus the metadata that
+    -- keyword search filters on (dense search filters on the vec0 copy inside the KNN query).
+    CREATE TABLE IF NOT EXISTS vec_docs (
+      doc_id        INTEGER PRIMARY KEY,
+      scope         TEXT NOT NULL,
+      memory_id     TEXT NOT NULL,
+      kind          TEXT NOT NULL,
+      granularity   TEXT NOT NULL,
+      status        TEXT NOT NULL,
+      valid_from    INTEGER NOT NULL,
+      valid_to      INTEGER NOT NULL,
+      recorded_at   INTEGER NOT NULL,
+      superseded_at INTEGER NOT NULL,
+      UNIQUE (scope, memory_id)
+    );
+
+    -- Memory store: current state, one row per memory (a tombstone after erasure).
+    CREATE TABLE IF NOT EXISTS mem_memories (
+      tenant_id          TEXT NOT NULL,
+      user_id            TEXT NOT NULL,
+      id                 TEXT NOT NULL,
+      status             TEXT NOT NULL,
+      version            INTEGER NOT NULL,
+      kind               TEXT,
+      text_hash          TEXT,
+      subject_key        TEXT,
+      predicate_key      TEXT,
+      invalidated_by     TEXT,
+      recorded_at        INTEGER,
+      memory_json        TEXT,
+      embedding          BLOB,
+      quarantine_reasons TEXT NOT NULL DEFAULT '[]',
+      decision_reason    TEXT NOT NULL DEFAULT '',
+      clusters_json      TEXT NOT NULL DEFAULT '[]',
+      links_json         TEXT NOT NULL DEFAULT '[]',
+      PRIMARY KEY (tenant_id, user_id, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS mem_memories_hash ON mem_memories (tenant_id, user_id, text_hash);
+    CREATE INDEX IF NOT EXISTS mem_memories_triple ON mem_memories (tenant_id, user_id, subject_key, predicate_key);
+    CREATE INDEX IF NOT EXISTS mem_memories_invalidated_by ON mem_memories (tenant_id, user_id, invalidated_by);
+    CREATE INDEX IF NOT EXISTS mem_memories_status_kind ON mem_memories (tenant_id, user_id, status, kind);
+
+    CREATE TABLE IF NOT EXISTS mem_sources (
+      tenant_id  TEXT NOT NULL,
+      user_id    TEXT NOT NULL,
+      message_id TEXT NOT NULL,
+      memory_id  TEXT NOT NULL,
+      PRIMARY KEY (tenant_id, user_id, message_id, memory_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS mem_sources_memory ON mem_sources (tenant_id, user_id, memory_id);
+
+    CREATE TABLE IF NOT EXISTS mem_history (
+      tenant_id   TEXT NOT NULL,
+      user_id     TEXT NOT NULL,
+      memory_id   TEXT NOT NULL,
+      version     INTEGER NOT NULL,
+      type        TEXT NOT NULL,
+      recorded_at INTEGER NOT NULL,
+      status      TEXT NOT NULL,
+      text        TEXT NOT NULL,
+      valid_from  INTEGER NOT NULL,
+      valid_to    INTEGER,
+      reason      TEXT NOT NULL,
+      event_id    TEXT NOT NULL,
+      PRIMARY KEY (tenant_id, user_id, memory_id, version)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE IF NOT EXISTS mem_lessons (
+      tenant_id   TEXT NOT NULL,
+      user_id     TEXT NOT NULL,
+      id          TEXT NOT NULL,
+      created_at  INTEGER NOT NULL,
+      lesson_json TEXT NOT NULL,
+      PRIMARY KEY (tenant_id, user_id, id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE IF NOT EXISTS mem_cluster_models (
+      tenant_id    TEXT NOT NULL,
+      user_id      TEXT NOT NULL,
+      model_id     TEXT NOT NULL,
+      parameters   TEXT NOT NULL,
+      memory_count INTEGER NOT NULL,
+      recorded_at  INTEGER NOT NULL,
+      PRIMARY KEY (tenant_id, user_id)
+    ) WITHOUT ROWID;
+  `);
+  createVectorTables(db, dims);
+  return dims;
+}
+
+/** Creates the vec0 and FTS5 virtual tables if missing (also used by the index's `clear()`). */
+export function createVectorTables(db: Db, dimensions: number): void {
+  // Metadata columns live inside vec0 so that KNN filters run inside the query and `k` counts
+  // only matching rows. The scope partition key keeps each user's vectors in their own chunks.
+  db.exec(`
+    CREATE VIRTUAL TABLE IF NOT EXISTS vec_memories USING vec0(
+      scope TEXT PARTITION KEY,
+      embedding float[${dimensions}] distance_metric=cosine,
+      kind TEXT,
+      granularity TEXT,
+      status TEXT,
+      valid_from INTEGER,
+      valid_to INTEGER,
+      recorded_at INTEGER,
+      superseded_at INTEGER
+    );
+    CREATE VIRTUAL TABLE IF NOT EXISTS fts_memories USING fts5(
+      text,
+      scope UNINDEXED,
+      tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+  `);
+  // Deleted rows are purged from the FTS index at once instead of at the next merge (erasure).
+  db.prepare(`INSERT INTO fts_memories(fts_memories, rank) VALUES ('secure-delete', 1)`).run();
+}
+
+/** Drops the vec0 and FTS5 virtual tables (their storage goes with them). */
+export function dropVectorTables(db: Db): void {
+  db.exec('DROP TABLE IF EXISTS vec_memories; DROP TABLE IF EXISTS fts_memories;');
+}
+
+/** Throws a ValidationError unless `value` is a non-negative safe integer. */
+function assertOffset(field: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ValidationError(`${field} must be a non-negative integer, got ${value}`, { field });
+  }
+}
+
+/** Checkpoints of projectors (next offset to read per topic partition), kept in `memory.db`. */
+export class SqliteCheckpointStore implements CheckpointStore {
+  private readonly getStmt;
+  private readonly saveStmt;
+  private readonly resetStmt;
+
+  constructor(
+    private readonly db: Db,
+    private readonly path: string,
+  ) {
+    this.getStmt = db.prepare<[string, string, number], { next_offset: number }>(
+      'SELECT next_offset FROM projector_checkpoints WHERE projector = ? AND topic = ? AND partition = ?',
+    );
+    // A checkpoint only moves forward: a late or repeated save can never make a projector re-apply.
+    this.saveStmt = db.prepare(
+      `INSERT INTO projector_checkpoints(projector, topic, partition, next_offset) VALUES (?, ?, ?, ?)
+       ON CONFLICT (projector, topic, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)`,
+    );
+    this.resetStmt = db.prepare('DELETE FROM projector_checkpoints WHERE projector = ?');
+  }
+
+  /** Synchronous read, for callers already inside a transaction on this connection. */
+  checkpointSync(projector: string, topic: string, partition: number): number {
+    assertOffset('partition', partition);
+    return this.getStmt.get(projector, topic, partition)?.next_offset ?? 0;
+  }
+
+  /** Synchronous monotonic save, for callers already inside a transaction on this connection. */
+  saveCheckpointSync(projector: string, topic: string, partition: number, nextOffset: number): void {
+    if (projector === '' || topic === '') throw new ValidationError('projector and topic must be non-empty');
+    assertOffset('partition', partition);
+    assertOffset('nextOffset', nextOffset);
+    this.saveStmt.run(projector, topic, partition, nextOffset);
+  }
+
+  /** Forgets every checkpoint of a projector, so that a replay starts from offset 0. */
+  resetSync(projector: string): void {
+    this.resetStmt.run(projector);
+  }
+
+  /** The next offset `projector` should read from a partition (0 when it never saved one). */
+  async checkpoint(projector: string, topic: string, partition: number): Promise<number> {
+    return this.guard(() => this.checkpointSync(projector, topic, partition));
+  }
+
+  /** Records that `projector` has applied everything before `nextOffset`; never moves backwards. */
+  async saveCheckpoint(projector: string, topic: string, partition: number, nextOffset: number): Promise<void> {
+    this.guard(() => this.saveCheckpointSync(projector, topic, partition, nextOffset));
+  }
+
+  /** Forgets every checkpoint of a projector (for replay after its projection was cleared). */
+  async reset(projector: string): Promise<void> {
+    this.guard(() => this.resetSync(projector));
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (cause) {
+      if (cause instanceof ValidationError) throw cause;
+      throw sqliteError(cause, this.path);
+    }
+  }
+}
