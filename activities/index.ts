@@ -15,7 +15,8 @@ import { encodeMemoryEvent } from '../schemas/codec.js';
 import { extract, type ExtractInput, type ExtractOutput } from './extract/extract.js';
 import { associate } from './associate/associate.js';
 import { consolidate, type Neighbour } from './consolidate/consolidate.js';
-import { resolveConflicts } from './conflicts/resolve.js';
+import { conflictKeysOf, resolveConflicts } from './conflicts/resolve.js';
+import { factKeyOf } from './consolidate/claims.js';
 import { planLifecycle } from './conflicts/lifecycle.js';
 import { guard, type GuardVerdict } from './guard/guard.js';
 import { buildMemoryEvents, type FittedModel } from './commit/build-events.js';
@@ -74,6 +75,16 @@ export function createActivities(deps: ActivityDeps) {
     const scope = scopeOf(input.tenantId, input.userId);
     if (input.after) await deps.awaitProjection(input.after);
     return scope;
+  };
+
+  /** Active facts for each `subject|predicate` key (keys as built by factKeyOf). */
+  const factsFor = async (scope: Scope, keys: readonly string[]): Promise<Record<string, MemoryState[]>> => {
+    const out: Record<string, MemoryState[]> = {};
+    for (const key of new Set(keys)) {
+      const cut = key.lastIndexOf('|');
+      out[key] = await deps.store.factsAbout(scope, key.slice(0, cut), key.slice(cut + 1));
+    }
+    return out;
   };
 
   return {
@@ -137,7 +148,11 @@ export function createActivities(deps: ActivityDeps) {
         });
         exactMatches[c.id] = (await deps.store.byTextHash(scope, c.textHash)).filter((s) => s.memory.id !== c.id);
       }
-      const planned = consolidate(input.candidates, { neighbours, exactMatches });
+      const activeFacts = await factsFor(
+        scope,
+        input.candidates.flatMap((c) => (c.triple ? [factKeyOf(c.triple.subject, c.triple.predicate)] : [])),
+      );
+      const planned = consolidate(input.candidates, { neighbours, exactMatches, activeFacts });
 
       const bySourceMessage: Record<string, MemoryState[]> = {};
       const invalidatedBy: Record<string, MemoryState[]> = {};
@@ -162,20 +177,10 @@ export function createActivities(deps: ActivityDeps) {
     /** Conflict resolution: newer contradicting facts close the validity of older ones. */
     async resolveConflicts(input: ScopedInput & { changes: PlannedChange[] }): Promise<PlannedChange[]> {
       const scope = await scoped(input);
-      const activeFacts: Record<string, MemoryState[]> = {};
-      for (const change of input.changes) {
-        if (change.op !== 'ADD' && change.op !== 'UPDATE') continue;
-        const t = change.candidate.triple;
-        if (!t) continue;
-        const key = `${t.subject.toLowerCase()}|${t.predicate}`;
-        if (activeFacts[key]) continue;
-        const predicates = [t.predicate, 'likes', 'dislikes', 'prefers'].includes(t.predicate)
-          ? ['likes', 'dislikes', 'prefers']
-          : [t.predicate];
-        for (const p of predicates) {
-          activeFacts[`${t.subject.toLowerCase()}|${p}`] ??= await deps.store.factsAbout(scope, t.subject, p);
-        }
-      }
+      const activeFacts = await factsFor(
+        scope,
+        input.changes.flatMap((c) => ((c.op === 'ADD' || c.op === 'UPDATE') && c.candidate.triple ? conflictKeysOf(c.candidate.triple) : [])),
+      );
       return resolveConflicts(input.changes, { activeFacts });
     },
 

@@ -83,7 +83,7 @@ export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
     });
   }
 
-  for (const change of input.changes) {
+  input.changes.forEach((change, index) => {
     switch (change.op) {
       case 'ADD':
       case 'UPDATE': {
@@ -151,7 +151,8 @@ export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
         break;
       }
       case 'NOOP':
-        emit(derivedEventIdOf('reinforced', change.targetId, change.causationId), change.causationId, {
+        // The change's index keeps two reinforcements of one memory by one event distinct.
+        emit(derivedEventIdOf('reinforced', change.targetId, change.causationId, String(index)), change.causationId, {
           type: 'MemoryReinforced',
           memoryId: change.targetId,
           strength: change.strength,
@@ -177,6 +178,6 @@ export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
         });
         break;
     }
-  }
+  });
   return events;
 }

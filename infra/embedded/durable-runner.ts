@@ -232,6 +232,11 @@ export class DurableRunner {
     );
   }
 
+  /** Inputs handed off but not yet completed, over all workflows. */
+  pendingInputs(): number {
+    return guardSqlite(this.path, () => (this.db.prepare('SELECT count(*) AS n FROM inbox').get() as { n: number }).n);
+  }
+
   /** Workflow ids with pending inputs or an unfinished batch, longest-waiting first. */
   pending(): string[] {
     return guardSqlite(this.path, () => this.stmts.pending.all().map((r) => r.workflow_id));

@@ -29,7 +29,7 @@ export class GraphProjection implements Projection {
 
   constructor(
     private readonly graph: MemoryGraph & { clear(): Promise<void> },
-    readonly checkpoints: CheckpointStore & { resetCheckpoints(projector: string): Promise<void> },
+    readonly checkpoints: CheckpointStore & { reset(projector: string): Promise<void> },
   ) {}
 
   async apply(events: readonly PositionedMemoryEvent[]): Promise<void> {
@@ -48,6 +48,6 @@ export class GraphProjection implements Projection {
 
   async reset(): Promise<void> {
     await this.graph.clear();
-    await this.checkpoints.resetCheckpoints(this.name);
+    await this.checkpoints.reset(this.name);
   }
 }

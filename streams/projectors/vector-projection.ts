@@ -53,7 +53,7 @@ export class VectorProjection implements Projection {
 
   constructor(
     private readonly vectors: VectorIndex & { clear(): Promise<void> | void },
-    readonly checkpoints: CheckpointStore & { resetCheckpoints(projector: string): Promise<void> | void },
+    readonly checkpoints: CheckpointStore & { reset(projector: string): Promise<void> },
   ) {}
 
   async apply(events: readonly PositionedMemoryEvent[]): Promise<void> {
@@ -68,6 +68,6 @@ export class VectorProjection implements Projection {
 
   async reset(): Promise<void> {
     await this.vectors.clear();
-    await this.checkpoints.resetCheckpoints(this.name);
+    await this.checkpoints.reset(this.name);
   }
 }

@@ -1,0 +1,168 @@
+import { readFileSync } from 'node:fs';
+import { ValidationError } from '../../core/errors.js';
+import type { ConversationEvent, MemoryKind } from '../../core/model.js';
+import { scopeOf } from '../../core/scope.js';
+import { parseConversationEvent } from '../../schemas/conversation-input.js';
+import { formatHit, formatMemory, validity, isoOrOpen } from './format.js';
+import { openEngine, withEngine, type GlobalOptions } from './open.js';
+import { progressBar } from './progress.js';
+import type { Engine, RunStats } from '../engine.js';
+import { startServer } from '../server/http.js';
+
+const print = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+
+/** Parses a time given as ISO-8601 or epoch milliseconds. */
+export function parseTime(value: string, flag: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(n)) throw new ValidationError(`${flag}: "${value}" is not an ISO-8601 time or epoch milliseconds`);
+  return n;
+}
+
+/** Reads JSON Lines into events; each bad line is reported with its number and skipped. */
+export function parseJsonl(text: string, source: string): { events: ConversationEvent[]; errors: string[] } {
+  const events: ConversationEvent[] = [];
+  const errors: string[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      events.push(parseConversationEvent(JSON.parse(line)));
+    } catch (err) {
+      errors.push(`${source}:${i + 1}: ${(err as Error).message}`);
+    }
+  });
+  return { events, errors };
+}
+
+/** Runs the pipeline with a progress bar and returns its statistics. */
+export async function processWithProgress(engine: Engine, title = 'processing'): Promise<RunStats> {
+  const bar = progressBar(title);
+  try {
+    return await engine.runUntilIdle((p) => bar.update(p.processed + p.deadLettered, p.published, 'events'));
+  } finally {
+    bar.stop();
+  }
+}
+
+export async function publishCommand(globals: GlobalOptions, file: string, opts: { process: boolean }): Promise<void> {
+  const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  const { events, errors } = parseJsonl(text, file);
+  for (const e of errors) process.stderr.write(`engram: skipped invalid event: ${e}\n`);
+  await withEngine(globals, true, async (engine) => {
+    const positions = await engine.publish(events);
+    print(`published ${positions.length} events${errors.length ? `, skipped ${errors.length} invalid lines` : ''}`);
+    if (opts.process) {
+      const started = performance.now();
+      const stats = await processWithProgress(engine);
+      const seconds = (performance.now() - started) / 1000;
+      print(
+        `processed ${stats.processed}/${stats.published} events in ${seconds.toFixed(1)} s: ${stats.memoryEvents} memory events, ${stats.deadLettered} dead-lettered`,
+      );
+    }
+  });
+  if (errors.length > 0) process.exitCode = 2;
+}
+
+export async function processCommand(globals: GlobalOptions): Promise<void> {
+  await withEngine(globals, false, async (engine) => {
+    const stats = await processWithProgress(engine);
+    print(`processed ${stats.processed}/${stats.published} events: ${stats.memoryEvents} memory events, ${stats.deadLettered} dead-lettered`);
+  });
+}
+
+interface ScopeFlags {
+  readonly tenant: string;
+  readonly user: string;
+  readonly json?: boolean;
+}
+
+export async function searchCommand(
+  globals: GlobalOptions,
+  query: string,
+  opts: ScopeFlags & { k: number; asOf?: string; includeInvalid?: boolean; kind?: MemoryKind[] },
+): Promise<void> {
+  const scope = scopeOf(opts.tenant, opts.user);
+  const asOf = opts.asOf === undefined ? undefined : parseTime(opts.asOf, '--as-of');
+  await withEngine(globals, false, async (engine) => {
+    const hits = await engine.search(scope, query, { k: opts.k, asOf, includeInvalid: opts.includeInvalid, kinds: opts.kind });
+    if (opts.json) return print(JSON.stringify(hits, null, 2));
+    if (hits.length === 0) return print('no memories found');
+    hits.forEach((h, i) => print(formatHit(h, i + 1)));
+  });
+}
+
+export async function memoriesCommand(globals: GlobalOptions, opts: ScopeFlags & { all?: boolean }): Promise<void> {
+  const scope = scopeOf(opts.tenant, opts.user);
+  await withEngine(globals, false, async (engine) => {
+    const states = await engine.memories(scope, opts.all ?? false);
+    if (opts.json) return print(JSON.stringify(states.map((s) => ({ ...s, memory: { ...s.memory, embedding: undefined } })), null, 2));
+    if (states.length === 0) return print('no memories');
+    for (const s of states) print(formatMemory(s));
+  });
+}
+
+export async function memoryCommand(globals: GlobalOptions, id: string, opts: ScopeFlags): Promise<void> {
+  const scope = scopeOf(opts.tenant, opts.user);
+  await withEngine(globals, false, async (engine) => {
+    const detail = await engine.memory(scope, id);
+    if (opts.json) {
+      return print(JSON.stringify({ ...detail, state: { ...detail.state, memory: { ...detail.state.memory, embedding: undefined } } }, null, 2));
+    }
+    const { state, history } = detail;
+    print(formatMemory(state));
+    print(`  valid ${validity(state.memory.validFrom, state.memory.validTo)} · recorded ${isoOrOpen(state.memory.recordedAt)}`);
+    if (state.quarantineReasons.length > 0) print(`  quarantined: ${state.quarantineReasons.join('; ')}`);
+    print('  sources:');
+    for (const s of state.memory.sources) print(`    ${s.messageId} (event ${s.eventId}, ${s.topic}/${s.partition}/${s.offset})`);
+    print('  history:');
+    for (const h of history) print(`    v${h.version} ${h.type} [${h.status}] ${h.reason}`);
+  });
+}
+
+export async function graphCommand(globals: GlobalOptions, entity: string, opts: ScopeFlags & { depth: number }): Promise<void> {
+  const scope = scopeOf(opts.tenant, opts.user);
+  await withEngine(globals, false, async (engine) => {
+    const n = await engine.neighbourhood(scope, entity, opts.depth);
+    if (opts.json) return print(JSON.stringify(n, null, 2));
+    if (n.nodes.length === 0) return print(`no entity "${entity}" in the graph`);
+    const names = new Map(n.nodes.map((node) => [node.id, node.name]));
+    for (const e of n.edges) {
+      const label = e.type === 'RELATES' ? e.predicate ?? 'RELATES' : e.type;
+      print(`${names.get(e.from) ?? e.from} -[${label}]-> ${names.get(e.to) ?? e.to}`);
+    }
+  });
+}
+
+export async function replayCommand(globals: GlobalOptions): Promise<void> {
+  await withEngine(globals, false, async (engine) => {
+    const bar = progressBar('replaying');
+    const started = performance.now();
+    const result = await engine.replay((done, total) => bar.update(done, total, 'records'));
+    bar.stop();
+    const seconds = (performance.now() - started) / 1000;
+    print(`rebuilt every projection from ${result.events} memory events in ${seconds.toFixed(2)} s; model calls: ${result.modelCalls}`);
+  });
+}
+
+export async function dlqCommand(globals: GlobalOptions, opts: { json?: boolean }): Promise<void> {
+  await withEngine(globals, false, async (engine) => {
+    const records = await engine.deadLetters();
+    const rows = records.map((r) => ({ source: r.headers['dlq-source'], code: r.headers['dlq-code'], reason: r.headers['dlq-reason'], key: r.key }));
+    if (opts.json) return print(JSON.stringify(rows, null, 2));
+    if (rows.length === 0) return print('the dead-letter topic is empty');
+    for (const r of rows) print(`${r.source} [${r.code}] ${r.reason}`);
+  });
+}
+
+export async function serveCommand(globals: GlobalOptions, opts: { port?: number; host?: string }): Promise<void> {
+  const engine = await openEngine(globals, true, { port: opts.port, host: opts.host });
+  const server = await startServer(engine, { port: opts.port ?? engine.config.port, host: opts.host ?? engine.config.host });
+  print(`engram API listening on ${server.url}`);
+  const stop = async (): Promise<void> => {
+    await server.close();
+    await engine.close();
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
