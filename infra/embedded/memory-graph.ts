@@ -1,0 +1,290 @@
+/**
+ * The embedded MemoryGraph and its checkpoints on LadybugDB (`@ladybugdb/core`, embedded Cypher).
+ * The Cypher and the graph logic are shared with the Neo4j adapter (infra/graph/cypher.ts); this file
+ * owns what is engine-specific: node/rel tables, transactions, serialising calls on the one
+ * connection, value conversion, error mapping and the file lock (one process per database).
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import lbug from '@ladybugdb/core';
+import type { Connection, Database, LbugValue, PreparedStatement, QueryResult } from '@ladybugdb/core';
+import { DataDirError, StorageError } from '../../core/errors.js';
+import type { AssociationLink, MemoryStatus } from '../../core/model.js';
+import type { CheckpointStore, GraphMemory, MemoryGraph, Neighbourhood, ScoredId } from '../../core/ports.js';
+import type { Scope } from '../../core/scope.js';
+import type { CypherParams, CypherRow, CypherRunner, PropertyType } from '../graph/cypher.js';
+import {
+  GRAPH_SCHEMA,
+  clearGraph,
+  deleteCheckpoints,
+  eraseMemory,
+  readCheckpoint,
+  readEntities,
+  readNeighbourhood,
+  readRelated,
+  writeCheckpoint,
+  writeLinks,
+  writeMemory,
+  writeStatus,
+} from '../graph/cypher.js';
+
+/** The database file inside the graph directory. */
+export const GRAPH_FILE = 'graph.lbug';
+
+export interface LadybugOptions {
+  /** Buffer pool size in bytes (LadybugDB's default is most of the RAM). */
+  readonly bufferPoolBytes?: number;
+  /** Largest database size in bytes, a power of two. It is reserved as address space up front. */
+  readonly maxBytes?: number;
+}
+
+const DEFAULT_BUFFER_POOL = 256 * 1024 * 1024;
+// LadybugDB's default (8 TiB) is reserved as virtual memory per database; 1 TiB leaves room for many.
+const DEFAULT_MAX_SIZE = 2 ** 40;
+
+const COLUMN_TYPES: Record<PropertyType, string> = { string: 'STRING', int: 'INT64', float: 'DOUBLE' };
+
+/** LadybugDB DDL for the shared graph model (node tables keyed by `key`, rel tables). */
+export function ladybugSchema(): string[] {
+  const columns = (props: Readonly<Record<string, PropertyType>>): string[] =>
+    Object.entries(props).map(([name, type]) => `${name} ${COLUMN_TYPES[type]}`);
+  const out: string[] = [];
+  for (const [label, node] of Object.entries(GRAPH_SCHEMA.nodes)) {
+    out.push(`CREATE NODE TABLE IF NOT EXISTS ${label}(${[...columns(node.properties), 'PRIMARY KEY(key)'].join(', ')})`);
+  }
+  for (const [type, rel] of Object.entries(GRAPH_SCHEMA.rels)) {
+    const props = columns(rel.properties as Readonly<Record<string, PropertyType>>);
+    out.push(`CREATE REL TABLE IF NOT EXISTS ${type}(${[`FROM ${rel.from} TO ${rel.to}`, ...props].join(', ')})`);
+  }
+  return out;
+}
+
+/** Maps a LadybugDB failure to an EngramError: unusable files need a person, locks and I/O may pass. */
+export function ladybugError(cause: unknown, path: string): Error {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  if (/could not set lock/i.test(message)) {
+    return new StorageError(`${path} is in use by another process (LadybugDB allows one): ${message}`, {
+      cause,
+      retriable: true,
+      details: { path },
+    });
+  }
+  if (/not a valid lbug database|cannot open file|permission denied|read-only|no space left/i.test(message)) {
+    return new DataDirError(`graph database ${path} cannot be used: ${message}`, { cause, details: { path } });
+  }
+  if (/^(binder|parser|catalog) exception/i.test(message)) {
+    return new StorageError(`graph query rejected: ${message}`, { cause, retriable: false, details: { path } });
+  }
+  return new StorageError(`graph database ${path}: ${message}`, { cause, details: { path } });
+}
+
+/** Plain JS value of a result cell: INT64 beyond 2^53 would come back as bigint. */
+function plain(v: LbugValue): unknown {
+  return typeof v === 'bigint' ? Number(v) : v;
+}
+
+/** Databases open in this process: LadybugDB's lock is per process, so guard against a second open here. */
+const openPaths = new Set<string>();
+
+/** MemoryGraph and CheckpointStore over one LadybugDB database. Calls are serialised on one connection. */
+export class LadybugMemoryGraph implements MemoryGraph, CheckpointStore {
+  private readonly statements = new Map<string, PreparedStatement>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly db: Database,
+    private readonly conn: Connection,
+    /** The database file. */
+    readonly path: string,
+  ) {}
+
+  /** Opens (creating if needed) the graph database in directory `dir` and sets up its tables. */
+  static async open(dir: string, opts: LadybugOptions = {}): Promise<LadybugMemoryGraph> {
+    const root = resolve(dir);
+    try {
+      mkdirSync(root, { recursive: true });
+    } catch (cause) {
+      throw new DataDirError(`graph directory ${root} cannot be used: ${(cause as Error).message}`, { cause });
+    }
+    const path = join(root, GRAPH_FILE);
+    if (openPaths.has(path)) {
+      throw new StorageError(`graph database ${path} is already open in this process`, { retriable: false });
+    }
+    let db: Database | undefined;
+    let conn: Connection | undefined;
+    try {
+      db = new lbug.Database(path, opts.bufferPoolBytes ?? DEFAULT_BUFFER_POOL, true, false, opts.maxBytes ?? DEFAULT_MAX_SIZE);
+      await db.init();
+      conn = new lbug.Connection(db);
+      await conn.init();
+      for (const ddl of ladybugSchema()) closeResults(await conn.query(ddl));
+    } catch (cause) {
+      await conn?.close().catch(() => undefined);
+      await db?.close().catch(() => undefined);
+      throw ladybugError(cause, path);
+    }
+    openPaths.add(path);
+    return new LadybugMemoryGraph(db, conn, path);
+  }
+
+  // ------------------------------------------------------------ MemoryGraph
+
+  /** Creates or replaces a memory node with its entities, fact edge and provenance. Idempotent. */
+  upsertMemory(scope: Scope, memory: GraphMemory): Promise<void> {
+    return this.write((tx) => writeMemory(tx, scope, memory));
+  }
+
+  /** Updates lifecycle and validity of a memory node and its fact edge. */
+  setStatus(
+    scope: Scope,
+    memoryId: string,
+    status: MemoryStatus,
+    validTo: number | null,
+    supersededAt: number | null,
+  ): Promise<void> {
+    return this.write((tx) => writeStatus(tx, scope, memoryId, status, validTo, supersededAt));
+  }
+
+  /** Weighted association edges from a memory (targets must already be in the graph). Idempotent. */
+  link(scope: Scope, memoryId: string, links: readonly AssociationLink[]): Promise<void> {
+    return this.write((tx) => writeLinks(tx, scope, memoryId, links));
+  }
+
+  /** Removes a memory, its edges, and the entities and messages only it referred to (erasure). */
+  removeMemory(scope: Scope, memoryId: string): Promise<void> {
+    return this.write((tx) => eraseMemory(tx, scope, memoryId));
+  }
+
+  /** Entities and memories within `depth` (1-3) hops of an entity. Only active memories unless asked. */
+  neighbourhood(scope: Scope, entity: string, depth: number, includeInactive = false): Promise<Neighbourhood> {
+    return this.read((tx) => readNeighbourhood(tx, scope, entity, depth, includeInactive));
+  }
+
+  /** Active memories sharing entities or associations with these memories, best first. */
+  related(scope: Scope, memoryIds: readonly string[], limit: number): Promise<ScoredId[]> {
+    return this.read((tx) => readRelated(tx, scope, memoryIds, limit));
+  }
+
+  /** Entities of a user by the number of active memories mentioning them. */
+  entities(scope: Scope, limit: number): Promise<{ name: string; mentions: number }[]> {
+    return this.read((tx) => readEntities(tx, scope, limit));
+  }
+
+  /** Drops every memory, entity and message (for a rebuild); checkpoints stay until `reset`. */
+  clear(): Promise<void> {
+    return this.write((tx) => clearGraph(tx));
+  }
+
+  // ------------------------------------------------------------ CheckpointStore
+
+  /** The next offset a projector should read from a partition (0 when none saved). */
+  checkpoint(projector: string, topic: string, partition: number): Promise<number> {
+    return this.read((tx) => readCheckpoint(tx, projector, topic, partition));
+  }
+
+  /** Saves a projector's next offset for a partition. */
+  saveCheckpoint(projector: string, topic: string, partition: number, nextOffset: number): Promise<void> {
+    return this.write((tx) => writeCheckpoint(tx, projector, topic, partition, nextOffset));
+  }
+
+  /** Drops every checkpoint of a projector (for replay). */
+  reset(projector: string): Promise<void> {
+    return this.write((tx) => deleteCheckpoints(tx, projector));
+  }
+
+  /** Closes the connection and the database, releasing the file lock. Idempotent. */
+  close(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      this.statements.clear();
+      openPaths.delete(this.path);
+      try {
+        await this.conn.close();
+        await this.db.close();
+      } catch (cause) {
+        throw ladybugError(cause, this.path);
+      }
+    }, true);
+  }
+
+  // ------------------------------------------------------------ plumbing
+
+  /** Runs `fn` after every earlier call: one connection runs one transaction at a time. */
+  private exclusive<T>(fn: () => Promise<T>, allowClosed = false): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (this.closed && !allowClosed) {
+        throw new StorageError(`graph database ${this.path} is closed`, { retriable: false });
+      }
+      return fn();
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private write<T>(fn: (tx: CypherRunner) => Promise<T>): Promise<T> {
+    return this.exclusive(() => this.transaction('BEGIN TRANSACTION', fn));
+  }
+
+  private read<T>(fn: (tx: CypherRunner) => Promise<T>): Promise<T> {
+    return this.exclusive(() => this.transaction('BEGIN TRANSACTION READ ONLY', fn));
+  }
+
+  private async transaction<T>(begin: string, fn: (tx: CypherRunner) => Promise<T>): Promise<T> {
+    await this.raw(begin);
+    let result: T;
+    try {
+      result = await fn({ run: (statement, params) => this.run(statement, params) });
+    } catch (err) {
+      // LadybugDB has already rolled back when a statement failed; this covers errors raised in JS.
+      await this.raw('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    await this.raw('COMMIT');
+    return result;
+  }
+
+  private async raw(statement: string): Promise<void> {
+    try {
+      closeResults(await this.conn.query(statement));
+    } catch (cause) {
+      throw ladybugError(cause, this.path);
+    }
+  }
+
+  private async run(statement: string, params: CypherParams): Promise<CypherRow[]> {
+    try {
+      let prepared = this.statements.get(statement);
+      if (!prepared) {
+        prepared = await this.conn.prepare(statement);
+        if (!prepared.isSuccess()) throw new Error(prepared.getErrorMessage());
+        this.statements.set(statement, prepared);
+      }
+      // The parameter union is a subset of LbugValue, but readonly; the binding only reads it.
+      const result = await this.conn.execute(prepared, params as Record<string, LbugValue>);
+      const results = Array.isArray(result) ? result : [result];
+      try {
+        const rows: CypherRow[] = [];
+        for (const r of results) {
+          for (const row of await r.getAll()) {
+            const out: Record<string, unknown> = {};
+            for (const [k, v] of Object.entries(row)) out[k] = plain(v);
+            rows.push(out);
+          }
+        }
+        return rows;
+      } finally {
+        closeResults(results);
+      }
+    } catch (cause) {
+      throw ladybugError(cause, this.path);
+    }
+  }
+}
+
+/** Closes query results: an open result keeps the database, and its file lock, alive. */
+function closeResults(result: QueryResult | QueryResult[]): void {
+  for (const r of Array.isArray(result) ? result : [result]) r.close();
+}
