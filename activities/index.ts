@@ -152,7 +152,19 @@ export function createActivities(deps: ActivityDeps) {
         scope,
         input.candidates.flatMap((c) => (c.triple ? [factKeyOf(c.triple.subject, c.triple.predicate)] : [])),
       );
-      const planned = consolidate(input.candidates, { neighbours, exactMatches, activeFacts });
+      const decided = consolidate(input.candidates, { neighbours, exactMatches, activeFacts });
+      // A refinement keeps the provenance of the version it refines: both messages support it.
+      const planned: PlannedChange[] = [];
+      for (const change of decided) {
+        if (change.op !== 'UPDATE') {
+          planned.push(change);
+          continue;
+        }
+        const target = await deps.store.get(scope, change.targetId);
+        const sources = [...(target?.memory.sources ?? []), ...change.candidate.sources];
+        const unique = sources.filter((s, i) => sources.findIndex((o) => o.eventId === s.eventId && o.messageId === s.messageId) === i);
+        planned.push({ ...change, candidate: { ...change.candidate, sources: unique } });
+      }
 
       const bySourceMessage: Record<string, MemoryState[]> = {};
       const invalidatedBy: Record<string, MemoryState[]> = {};

@@ -49,7 +49,8 @@ export async function hybridSearch(deps: SearchDeps, scope: Scope, query: string
   const filter: SearchFilter = {
     kinds: opts.kinds,
     granularities: opts.granularities,
-    statuses: opts.includeInvalid ? ['active', 'invalidated'] : ['active'],
+    // Time travel needs expired memories too: the validity window decides what was true then.
+    statuses: opts.includeInvalid || opts.asOf !== undefined ? ['active', 'invalidated'] : ['active'],
     validAt: opts.asOf,
   };
   // Over-fetch each list so fusion has room to reorder.

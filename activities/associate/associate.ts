@@ -225,10 +225,14 @@ export function associate(input: AssociateInput, opts?: Partial<AssociateOptions
   }
 
   const { pca, gmm } = current;
-  const historyResp = posteriors(
-    gmm,
-    history.map((h) => project(pca, h.embedding)),
-  );
+  // A first batch can fit on its own candidates alone: there is no history to score then.
+  const historyResp =
+    history.length === 0
+      ? []
+      : posteriors(
+          gmm,
+          history.map((h) => project(pca, h.embedding)),
+        );
   const dominant = historyResp.map(argmax);
   const candidateResp = posteriors(
     gmm,

@@ -235,3 +235,12 @@ test('validation and edge cases', (t) => {
   t.true(small.assignments.every((a) => a.clusters.every((c) => Number.isFinite(c.weight))));
   checkLinks(t, small, 0.2, 5);
 });
+
+test('a first batch with no history fits on its own candidates and assigns them', (t) => {
+  const rng = seededRng(5);
+  const candidates = [0, 1, 2].flatMap((topic) => Array.from({ length: 4 }, (_, i) => candidate(`c${topic}-${i}`, near(topic, rng))));
+  const out = associate({ tenantId: 't1', userId: 'u1', candidates, history: [], model: null, seed: 3 });
+  t.truthy(out.fitted);
+  t.is(out.assignments.length, candidates.length);
+  t.true(out.assignments.every((a) => a.clusters.length >= 1 && a.links.length === 0));
+});
