@@ -10,7 +10,7 @@ import { TOPICS } from '../core/model.js';
 import type { AssociatedCandidate, CandidateUnit, EmbeddedCandidate, PlannedChange } from '../core/pipeline.js';
 import type { EventLog, Embedder, MemoryState, MemoryStore, VectorIndex } from '../core/ports.js';
 import { scopeKey, scopeOf, type Scope } from '../core/scope.js';
-import { textHashOf } from '../core/text.js';
+import { cosine, textHashOf } from '../core/text.js';
 import { encodeMemoryEvent } from '../schemas/codec.js';
 import { extract, type ExtractInput, type ExtractOutput } from './extract/extract.js';
 import { associate } from './associate/associate.js';
@@ -19,7 +19,7 @@ import { conflictKeysOf, resolveConflicts } from './conflicts/resolve.js';
 import { factKeyOf } from './consolidate/claims.js';
 import { planLifecycle } from './conflicts/lifecycle.js';
 import { guard, type GuardVerdict } from './guard/guard.js';
-import { buildMemoryEvents, type FittedModel } from './commit/build-events.js';
+import { buildMemoryEvents, memoryFromCandidate, type FittedModel } from './commit/build-events.js';
 
 /** What the activities need from the outside world. */
 export interface ActivityDeps {
@@ -40,9 +40,32 @@ export interface ActivityOptions {
   historyLimit: number;
   /** Recorded as `provenance.model` on every memory: the offline heuristics have no model. */
   extractorModel: string;
+  /** Cosine above which an earlier candidate of the batch is related to a later one (for the guard). */
+  batchRelatedSimilarity: number;
 }
 
-const DEFAULTS: ActivityOptions = { neighbours: 8, historyLimit: 2000, extractorModel: 'engram-offline-extractor/1' };
+const DEFAULTS: ActivityOptions = {
+  neighbours: 8,
+  historyLimit: 2000,
+  extractorModel: 'engram-offline-extractor/1',
+  batchRelatedSimilarity: 0.6,
+};
+
+/** An accepted candidate of the current batch, seen as the memory it is about to become. */
+function batchState(scope: Scope, change: Extract<PlannedChange, { op: 'ADD' | 'UPDATE' }>): MemoryState {
+  const id = change.op === 'ADD' ? change.candidate.id : change.targetId;
+  const version = change.op === 'ADD' ? 1 : change.previousVersion + 1;
+  return {
+    memory: memoryFromCandidate(scope, change.candidate, id, version, change.candidate.validFrom, { runId: '', model: '', promptHash: '' }),
+    status: 'active',
+    version,
+    quarantineReasons: [],
+    decisionReason: change.reason,
+    invalidatedBy: null,
+    clusters: change.candidate.clusters,
+    links: change.candidate.links,
+  };
+}
 
 export interface ScopedInput {
   readonly tenantId: string;
@@ -160,8 +183,10 @@ export function createActivities(deps: ActivityDeps) {
           planned.push(change);
           continue;
         }
-        const target = await deps.store.get(scope, change.targetId);
-        const sources = [...(target?.memory.sources ?? []), ...change.candidate.sources];
+        // The target may be stored already, or be an earlier candidate of this same batch.
+        const earlier = planned.flatMap((p) => ((p.op === 'ADD' || p.op === 'UPDATE') && (p.op === 'ADD' ? p.candidate.id : p.targetId) === change.targetId ? [p.candidate] : []));
+        const stored = await deps.store.get(scope, change.targetId);
+        const sources = [...(stored?.memory.sources ?? []), ...earlier.flatMap((c) => c.sources), ...change.candidate.sources];
         const unique = sources.filter((s, i) => sources.findIndex((o) => o.eventId === s.eventId && o.messageId === s.messageId) === i);
         planned.push({ ...change, candidate: { ...change.candidate, sources: unique } });
       }
@@ -203,14 +228,25 @@ export function createActivities(deps: ActivityDeps) {
       const scope = await scoped(input);
       const lessons: Lesson[] = await deps.store.lessons(scope);
       const related: Record<string, MemoryState[]> = {};
+      // Candidates accepted earlier in this batch count as memories: a batch is read in order.
+      const earlier: MemoryState[] = [];
       for (const change of input.changes) {
         if (change.op !== 'ADD' && change.op !== 'UPDATE') continue;
         const c = change.candidate;
+        const inBatch = earlier.filter(
+          (s) =>
+            (c.triple && s.memory.triple && factKeyOf(c.triple.subject, c.triple.predicate) === factKeyOf(s.memory.triple.subject, s.memory.triple.predicate)) ||
+            cosine(c.embedding, s.memory.embedding) >= opts.batchRelatedSimilarity,
+        );
+        const state = batchState(scope, change);
+        const at = earlier.findIndex((s) => s.memory.id === state.memory.id);
+        if (at >= 0) earlier[at] = state;
+        else earlier.push(state);
         const hits = await deps.vectors.searchDense(scope, c.embedding, opts.neighbours, { statuses: ['active'] });
         const states = await deps.store.getMany(scope, hits.map((h) => h.id));
         const facts = c.triple ? await deps.store.factsAbout(scope, c.triple.subject, c.triple.predicate) : [];
         const seen = new Set<string>();
-        related[c.id] = [...facts, ...states].filter((s) => {
+        related[c.id] = [...facts, ...states, ...inBatch].filter((s) => {
           if (s.memory.id === c.id || seen.has(s.memory.id)) return false;
           seen.add(s.memory.id);
           return true;
