@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.engram/**', 'bench/results/**', 'bin/**'] },
+  { ignores: ['node_modules/**', '.engram*/**', 'bench/results/**', 'bin/**', 'tmp/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
