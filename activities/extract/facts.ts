@@ -200,6 +200,8 @@ export function extractFacts(text: string, ctx: FactContext): FactDraft[] {
       ? `${f.triple.subject}|${f.triple.predicate}|${f.triple.object}|${f.retraction}`.toLowerCase()
       : f.text.toLowerCase();
     if (seen.has(key) || out.length >= MAX_FACTS_PER_MESSAGE) return;
+    // "My name is Alice" said by Alice teaches nothing the speaker attribution does not already say.
+    if (f.triple?.predicate === 'name' && f.triple.object.toLowerCase() === f.triple.subject.toLowerCase()) return;
     seen.add(key);
     out.push(f);
   };

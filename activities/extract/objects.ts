@@ -40,7 +40,8 @@ export interface CleanOptions {
 
 /** Cleans a raw object span; null when nothing usable remains. */
 export function cleanObject(raw: string, opts: CleanOptions): CleanObject | null {
-  let s = raw.trim();
+  // Adverbs before the value ("still Dune", "now Berlin") are not part of it.
+  let s = raw.trim().replace(/^(?:still|now|currently|really|also|just|actually|definitely)\s+/i, '');
   const cut = CUT.exec(s);
   if (cut) s = s.slice(0, cut.index);
   if (opts.cutPrepositions) {

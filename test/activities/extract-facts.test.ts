@@ -19,7 +19,8 @@ const TABLE: readonly Row[] = [
   ['I work at Google as a software engineer.', [['Caroline', 'works_at', 'Google'], ['Caroline', 'job_title', 'software engineer']]],
   ["I'm a nurse at the local hospital.", [['Caroline', 'job_title', 'nurse'], ['Caroline', 'works_at', 'local hospital']]],
   ['I work as a teacher.', [['Caroline', 'job_title', 'teacher']]],
-  ['My name is Caroline.', [['Caroline', 'name', 'Caroline']]],
+  // Said by Caroline herself: the speaker attribution already says it, so it is not a fact worth keeping.
+  ['My name is Caroline.', []],
   ["I'm 32 years old.", [['Caroline', 'age', '32']]],
   ["I'm married.", [['Caroline', 'relationship_status', 'married']]],
   ['I study at MIT.', [['Caroline', 'studies_at', 'MIT']]],
