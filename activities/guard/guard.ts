@@ -157,7 +157,7 @@ export function assessCandidate(
 
   const roleWeight = ROLE_WEIGHT[c.role] ?? 0.25;
   if (roleWeight > 0) {
-    signals.push({ pattern: 'source-role', weight: roleWeight, reason: `claimed by a ${c.role} message, not the user`, trigger: '' });
+    signals.push({ pattern: 'source-role', weight: roleWeight, reason: `claimed by ${c.role === 'assistant' ? 'an' : 'a'} ${c.role} message, not the user`, trigger: '' });
   }
 
   const consensus = consensusBreak(c, related, firstPerson, o.consensusMin);
