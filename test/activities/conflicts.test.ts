@@ -1,9 +1,9 @@
 import test from 'ava';
 import { ValidationError } from '../../core/errors.js';
-import type { Memory, SourceRef, Triple } from '../../core/model.js';
+import type { SourceRef, Triple } from '../../core/model.js';
 import type { AssociatedCandidate, LifecycleCommand, PlannedChange } from '../../core/pipeline.js';
 import type { MemoryState } from '../../core/ports.js';
-import { textHashOf } from '../../core/text.js';
+import { candidateFixture, memoryFixture, src, tri } from '../helpers/fixtures.js';
 import { conflictKeysOf, oppositesOf, resolveConflicts } from '../../activities/conflicts/resolve.js';
 import { planLifecycle, RESTORE_REASON, type LifecycleContext } from '../../activities/conflicts/lifecycle.js';
 
@@ -11,42 +11,10 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
 const at = (days: number): number => T0 + days * DAY;
 
-const src = (messageId: string): SourceRef => ({
-  eventId: `ev-${messageId}`,
-  messageId,
-  conversationId: 'conv',
-  sessionId: 'sess',
-  topic: 'conversation-events',
-  partition: 0,
-  offset: 0,
-});
-
-const tri = (subject: string, predicate: string, object: string): Triple => ({ subject, predicate, object });
 
 function cand(id: string, triple: Triple | null, validFrom: number, over: Partial<AssociatedCandidate> = {}): AssociatedCandidate {
   const text = triple ? `${triple.subject} ${triple.predicate} ${triple.object}` : id;
-  return {
-    id,
-    sourceEventId: `ev-${id}`,
-    kind: 'fact',
-    granularity: 'fact',
-    text,
-    triple,
-    entities: [],
-    keywords: [],
-    importance: 0.5,
-    validFrom,
-    sources: [src(`msg-${id}`)],
-    role: 'user',
-    speaker: 'Caroline',
-    retraction: false,
-    embedding: [1, 0],
-    embeddingModel: 'test',
-    textHash: textHashOf(text),
-    clusters: [],
-    links: [],
-    ...over,
-  };
+  return candidateFixture(id, text, { triple, validFrom, embedding: [1, 0], ...over });
 }
 
 function mem(
@@ -56,28 +24,14 @@ function mem(
   over: { status?: MemoryState['status']; version?: number; invalidatedBy?: string | null; sources?: SourceRef[]; strength?: number } = {},
 ): MemoryState {
   const version = over.version ?? 1;
-  const memory: Memory = {
-    id,
-    tenantId: 't',
-    userId: 'u',
-    kind: 'fact',
-    granularity: 'fact',
-    text: triple ? `${triple.subject} ${triple.predicate} ${triple.object}` : id,
+  const memory = memoryFixture(id, triple ? `${triple.subject} ${triple.predicate} ${triple.object}` : id, {
     triple,
-    entities: [],
-    keywords: [],
-    embedding: [1, 0],
-    embeddingModel: 'test',
-    importance: 0.5,
     strength: over.strength ?? 0.5,
     validFrom,
-    validTo: null,
     recordedAt: validFrom,
-    supersededAt: null,
     version,
     sources: over.sources ?? [src(`msg-${id}`)],
-    provenance: { runId: 'r', model: 'm', promptHash: '' },
-  };
+  });
   return {
     memory,
     status: over.status ?? 'active',

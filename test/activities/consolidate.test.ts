@@ -1,50 +1,18 @@
 import test from 'ava';
 import { ValidationError } from '../../core/errors.js';
-import type { Memory, MemoryKind, SourceRef, Triple } from '../../core/model.js';
+import type { Memory, MemoryKind } from '../../core/model.js';
 import type { AssociatedCandidate, PlannedChange } from '../../core/pipeline.js';
 import type { MemoryState } from '../../core/ports.js';
-import { textHashOf } from '../../core/text.js';
+import { candidateFixture, memoryFixture, tri } from '../helpers/fixtures.js';
 import { consolidate, type Neighbour } from '../../activities/consolidate/consolidate.js';
 import { factKeyOf } from '../../activities/consolidate/claims.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
 
-const src = (messageId: string): SourceRef => ({
-  eventId: `ev-${messageId}`,
-  messageId,
-  conversationId: 'conv',
-  sessionId: 'sess',
-  topic: 'conversation-events',
-  partition: 0,
-  offset: 0,
-});
-
-const tri = (subject: string, predicate: string, object: string): Triple => ({ subject, predicate, object });
 
 function cand(id: string, text: string, over: Partial<AssociatedCandidate> = {}): AssociatedCandidate {
-  return {
-    id,
-    sourceEventId: `ev-${id}`,
-    kind: 'fact',
-    granularity: 'fact',
-    text,
-    triple: null,
-    entities: [],
-    keywords: [],
-    importance: 0.5,
-    validFrom: T0 + 10 * DAY,
-    sources: [src(`msg-${id}`)],
-    role: 'user',
-    speaker: 'Caroline',
-    retraction: false,
-    embedding: [1, 0, 0],
-    embeddingModel: 'test',
-    textHash: textHashOf(text),
-    clusters: [],
-    links: [],
-    ...over,
-  };
+  return candidateFixture(id, text, { validFrom: T0 + 10 * DAY, ...over });
 }
 
 function mem(
@@ -53,29 +21,7 @@ function mem(
   over: Partial<Memory> & { status?: MemoryState['status']; version?: number } = {},
 ): MemoryState {
   const { status = 'active', version = 1, ...m } = over;
-  const memory: Memory = {
-    id,
-    tenantId: 't',
-    userId: 'u',
-    kind: 'fact',
-    granularity: 'fact',
-    text,
-    triple: null,
-    entities: [],
-    keywords: [],
-    embedding: [0, 1, 0],
-    embeddingModel: 'test',
-    importance: 0.5,
-    strength: 0.5,
-    validFrom: T0,
-    validTo: null,
-    recordedAt: T0,
-    supersededAt: null,
-    version,
-    sources: [src(`msg-${id}`)],
-    provenance: { runId: 'r', model: 'm', promptHash: '' },
-    ...m,
-  };
+  const memory = memoryFixture(id, text, { embedding: [0, 1, 0], validFrom: T0, recordedAt: T0, version, ...m });
   return {
     memory,
     status,

@@ -1,76 +1,23 @@
 import test from 'ava';
 import { ValidationError } from '../../core/errors.js';
 import { derivedEventIdOf } from '../../core/ids.js';
-import type { Lesson, Memory, MessageRole, SourceRef, Triple } from '../../core/model.js';
+import type { Lesson, MessageRole, Triple } from '../../core/model.js';
 import type { AssociatedCandidate, PlannedChange } from '../../core/pipeline.js';
 import type { MemoryState } from '../../core/ports.js';
-import { textHashOf } from '../../core/text.js';
+import { candidateFixture, memoryFixture, src, tri } from '../helpers/fixtures.js';
 import { assessCandidate, guard, isFirstPersonUser } from '../../activities/guard/guard.js';
 import { instructionFinding, triggerTokens } from '../../activities/guard/signals.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
 
-const src = (messageId: string): SourceRef => ({
-  eventId: `ev-${messageId}`,
-  messageId,
-  conversationId: 'conv',
-  sessionId: 'sess',
-  topic: 'conversation-events',
-  partition: 0,
-  offset: 0,
-});
-
-const tri = (subject: string, predicate: string, object: string): Triple => ({ subject, predicate, object });
 
 function cand(id: string, text: string, over: Partial<AssociatedCandidate> = {}): AssociatedCandidate {
-  return {
-    id,
-    sourceEventId: `ev-${id}`,
-    kind: 'fact',
-    granularity: 'fact',
-    text,
-    triple: null,
-    entities: [],
-    keywords: [],
-    importance: 0.5,
-    validFrom: T0 + 50 * DAY,
-    sources: [src(`msg-${id}`)],
-    role: 'user',
-    speaker: 'Caroline',
-    retraction: false,
-    embedding: [1, 0],
-    embeddingModel: 'test',
-    textHash: textHashOf(text),
-    clusters: [],
-    links: [],
-    ...over,
-  };
+  return candidateFixture(id, text, { validFrom: T0 + 50 * DAY, embedding: [1, 0], ...over });
 }
 
 function mem(id: string, triple: Triple, messageId: string, status: MemoryState['status'] = 'active'): MemoryState {
-  const memory: Memory = {
-    id,
-    tenantId: 't',
-    userId: 'u',
-    kind: 'fact',
-    granularity: 'fact',
-    text: `${triple.subject} ${triple.predicate} ${triple.object}`,
-    triple,
-    entities: [],
-    keywords: [],
-    embedding: [1, 0],
-    embeddingModel: 'test',
-    importance: 0.5,
-    strength: 0.5,
-    validFrom: T0,
-    validTo: null,
-    recordedAt: T0,
-    supersededAt: null,
-    version: 1,
-    sources: [src(messageId)],
-    provenance: { runId: 'r', model: 'm', promptHash: '' },
-  };
+  const memory = memoryFixture(id, `${triple.subject} ${triple.predicate} ${triple.object}`, { triple, validFrom: T0, recordedAt: T0, sources: [src(messageId)] });
   return { memory, status, version: 1, quarantineReasons: [], decisionReason: '', invalidatedBy: null, clusters: [], links: [] };
 }
 
