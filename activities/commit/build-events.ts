@@ -3,16 +3,8 @@ import type { Memory, MemoryEvent, MemoryEventPayload, Provenance } from '../../
 import type { AssociatedCandidate, PlannedChange } from '../../core/pipeline.js';
 import type { Scope } from '../../core/scope.js';
 
-/** A cluster model fitted in this batch (from the associate stage). */
-export interface FittedModel {
-  readonly modelId: string;
-  readonly components: number;
-  readonly dimensions: number;
-  readonly memoryCount: number;
-  readonly bic: number;
-  readonly logLikelihood: number;
-  readonly parameters: string;
-}
+/** A cluster model fitted in this batch (from the associate stage): the ClusterModelFitted payload. */
+export type FittedModel = Omit<Extract<MemoryEventPayload, { type: 'ClusterModelFitted' }>, 'type'>;
 
 export interface BuildEventsInput {
   readonly scope: Scope;
