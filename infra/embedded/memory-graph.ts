@@ -36,6 +36,8 @@ export interface LadybugOptions {
   readonly bufferPoolBytes?: number;
   /** Largest database size in bytes, a power of two. It is reserved as address space up front. */
   readonly maxBytes?: number;
+  /** Tracing: called with every shared-catalogue statement and its parameters before it runs. */
+  readonly onStatement?: (statement: string, params: CypherParams) => void;
 }
 
 const DEFAULT_BUFFER_POOL = 256 * 1024 * 1024;
@@ -97,6 +99,7 @@ export class LadybugMemoryGraph implements MemoryGraph, CheckpointStore {
     private readonly conn: Connection,
     /** The database file. */
     readonly path: string,
+    private readonly onStatement?: (statement: string, params: CypherParams) => void,
   ) {}
 
   /** Opens (creating if needed) the graph database in directory `dir` and sets up its tables. */
@@ -125,7 +128,7 @@ export class LadybugMemoryGraph implements MemoryGraph, CheckpointStore {
       throw ladybugError(cause, path);
     }
     openPaths.add(path);
-    return new LadybugMemoryGraph(db, conn, path);
+    return new LadybugMemoryGraph(db, conn, path, opts.onStatement);
   }
 
   // ------------------------------------------------------------ MemoryGraph
@@ -255,6 +258,7 @@ export class LadybugMemoryGraph implements MemoryGraph, CheckpointStore {
   }
 
   private async run(statement: string, params: CypherParams): Promise<CypherRow[]> {
+    this.onStatement?.(statement, params);
     try {
       let prepared = this.statements.get(statement);
       if (!prepared) {
