@@ -1,0 +1,23 @@
+/** The VectorIndex contract on the embedded adapter (sqlite-vec + FTS5), one fresh memory.db per case. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { openMemoryDb } from '../../infra/embedded/memory-db.js';
+import { SqliteVectorIndex } from '../../infra/embedded/vector-index.js';
+import { vectorIndexContract } from '../contracts/vector-index.contract.js';
+
+const DIMS = 8;
+
+vectorIndexContract(test, 'sqlite-vec', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
+  const mdb = openMemoryDb(path.join(dir, 'memory.db'), DIMS);
+  return {
+    index: new SqliteVectorIndex(mdb),
+    dims: DIMS,
+    async close() {
+      mdb.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
