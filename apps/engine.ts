@@ -3,17 +3,17 @@
  * replay. The CLI, the HTTP server, the demo and the tests all go through it.
  */
 import { createActivities, type MemoryActivities } from '../activities/index.js';
-import { ValidationError } from '../core/errors.js';
 import type { ConversationEvent, LogPosition, PositionedEvent } from '../core/model.js';
 import { TOPICS } from '../core/model.js';
 import type { AppendRecord, LogRecord, MemoryState, Neighbourhood } from '../core/ports.js';
-import { scopeKey, scopeOf, type Scope } from '../core/scope.js';
+import { scopeOf, type Scope } from '../core/scope.js';
 import type { Config } from '../infra/config.js';
 import { openEmbeddedPorts, type EmbeddedPorts, type OpenOptions } from '../infra/profile/embedded.js';
 import { hybridSearch, type SearchHit, type SearchOptions } from '../readmodels/search.js';
 import { memoryDetail, type MemoryDetail } from '../readmodels/memory-detail.js';
-import { encodeConversationEvent } from '../schemas/codec.js';
+import { assertDepth, readiness, type MemoryService, type ReadyReport } from './service.js';
 import { IngestBridge } from '../streams/ingest-bridge.js';
+import { conversationRecordsOf } from '../streams/publish.js';
 import { GraphProjection } from '../streams/projectors/graph-projection.js';
 import { ProjectorRunner } from '../streams/projectors/projector-runner.js';
 import { StoreProjection } from '../streams/projectors/store-projection.js';
@@ -42,7 +42,7 @@ function scopeOfWorkflow(workflowId: string): Scope {
   return scopeOf(tenantId, userId);
 }
 
-export class Engine {
+export class Engine implements MemoryService {
   readonly bridge: IngestBridge;
   readonly projectors: ProjectorRunner;
   readonly activities: MemoryActivities;
@@ -90,14 +90,7 @@ export class Engine {
 
   /** Appends validated events to `conversation-events` (idempotent by event id). */
   async publish(events: readonly ConversationEvent[]): Promise<LogPosition[]> {
-    return this.publishRecords(
-      events.map((e) => ({
-        key: scopeKey(e),
-        value: encodeConversationEvent(e),
-        headers: { 'event-type': e.payload.type, 'event-id': e.eventId },
-        dedupKey: e.eventId,
-      })),
-    );
+    return this.publishRecords(conversationRecordsOf(events));
   }
 
   /** Appends raw records (as another producer would); the bridge validates them. */
@@ -171,7 +164,7 @@ export class Engine {
 
   /** Entities and memories around an entity. */
   neighbourhood(scope: Scope, entity: string, depth = 1): Promise<Neighbourhood> {
-    if (!Number.isInteger(depth) || depth < 1 || depth > 3) throw new ValidationError('depth must be 1, 2 or 3');
+    assertDepth(depth);
     return this.ports.graph.neighbourhood(scope, entity, depth);
   }
 
@@ -203,6 +196,15 @@ export class Engine {
       onProgress?.(done, total);
     }
     return { events: done / this.projectors.projections.length, modelCalls: this.ports.model.calls - callsBefore };
+  }
+
+  /** Every embedded store answers a trivial read. */
+  ready(): Promise<ReadyReport> {
+    return readiness({
+      log: () => this.ports.log.partitions(TOPICS.conversation),
+      store: () => this.ports.store.users('engram'),
+      graph: () => this.ports.graph.entities(scopeOf('engram', 'readyz'), 1),
+    });
   }
 
   async close(): Promise<void> {

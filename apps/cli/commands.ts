@@ -4,9 +4,11 @@ import type { ConversationEvent, MemoryKind } from '../../core/model.js';
 import { scopeOf } from '../../core/scope.js';
 import { parseConversationEvent } from '../../schemas/conversation-input.js';
 import { formatHit, formatMemory, validity, isoOrOpen } from './format.js';
-import { openEngine, withEngine, type GlobalOptions } from './open.js';
+import { withEngine, type GlobalOptions } from './open.js';
 import { progressBar } from './progress.js';
-import type { Engine, RunStats } from '../engine.js';
+import { Engine, type RunStats } from '../engine.js';
+import { loadConfig } from '../../infra/config.js';
+import { serveClusterRole } from './roles.js';
 import { startServer } from '../server/http.js';
 
 const print = (text: string): void => {
@@ -156,8 +158,10 @@ export async function dlqCommand(globals: GlobalOptions, opts: { json?: boolean 
 }
 
 export async function serveCommand(globals: GlobalOptions, opts: { port?: number; host?: string }): Promise<void> {
-  const engine = await openEngine(globals, true, { port: opts.port, host: opts.host });
-  const server = await startServer(engine, { port: opts.port ?? engine.config.port, host: opts.host ?? engine.config.host });
+  const config = loadConfig(process.env, { dataDir: globals.dataDir, port: opts.port, host: opts.host });
+  if (config.profile === 'cluster') return serveClusterRole(config, { port: config.port, host: config.host });
+  const engine = await Engine.open(config, { create: true });
+  const server = await startServer(engine, { port: config.port, host: config.host, background: () => engine.runUntilIdle() });
   print(`engram API listening on ${server.url}`);
   const stop = async (): Promise<void> => {
     await server.close();

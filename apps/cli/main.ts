@@ -5,6 +5,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeError, EngramError } from '../../core/errors.js';
 import { runDemo } from './demo.js';
+import { loadConfig, type Config } from '../../infra/config.js';
+import { ingestRole, projectRole, workerRole } from './roles.js';
 import {
   dlqCommand,
   graphCommand,
@@ -96,10 +98,21 @@ command('dlq', 'list dead-lettered conversation events with their reasons')
   .option('--json', 'print JSON')
   .action(async (opts) => dlqCommand(opts, opts));
 
-command('serve', 'serve the HTTP API (POST /v1/events, GET /v1/search, GET /v1/memories/:id, GET /healthz)')
+command('serve', 'serve the HTTP API (POST /v1/events, GET /v1/search, GET /v1/memories/:id, GET /healthz, GET /readyz); on the cluster profile, the API role')
   .option('--port <n>', 'port (env ENGRAM_PORT; default 8080)', port)
   .option('--host <host>', 'interface to listen on (env ENGRAM_HOST; default 127.0.0.1)')
   .action(async (opts: { dataDir?: string; port?: number; host?: string }) => serveCommand(opts, opts));
+
+/** A cluster-profile role (reads ENGRAM_* settings; see compose.yaml). */
+function role(name: string, description: string, run: (config: Config) => Promise<void>): void {
+  command(name, `${description} (cluster profile: ENGRAM_PROFILE=cluster)`).action(async (opts: { dataDir?: string }) =>
+    run(loadConfig(process.env, { dataDir: opts.dataDir })),
+  );
+}
+
+role('ingest', 'run the ingest bridge: conversation-events from Kafka to each user\'s Temporal workflow', ingestRole);
+role('worker', 'run a Temporal worker for the memory workflow and its activities', workerRole);
+role('project', 'run the projectors: memory-events into the memory store, Qdrant and Neo4j', projectRole);
 
 try {
   await program.parseAsync(process.argv);

@@ -10,7 +10,7 @@ import { MEMORY_KINDS } from '../../core/model.js';
 import { scopeOf } from '../../core/scope.js';
 import { parseConversationEvent } from '../../schemas/conversation-input.js';
 import { MAX_K } from '../../readmodels/search.js';
-import type { Engine } from '../engine.js';
+import type { MemoryService } from '../service.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -43,14 +43,23 @@ function parseQuery<T>(schema: z.ZodType<T>, value: unknown): T {
   return r.data;
 }
 
-/** Builds the Fastify app over an engine and starts the background processing loop. */
-export function buildServer(engine: Engine): { app: FastifyInstance; idle(): Promise<void>; stop(): Promise<void> } {
+export interface ServerOptions {
+  /**
+   * Work to run after each publish until it reports idle (the embedded profile processes in the
+   * API's process; on the cluster profile other roles do, and this is absent).
+   */
+  readonly background?: () => Promise<unknown>;
+}
+
+/** Builds the Fastify app over a memory service, with an optional background processing loop. */
+export function buildServer(engine: MemoryService, opts: ServerOptions = {}): { app: FastifyInstance; idle(): Promise<void>; stop(): Promise<void> } {
+  const background = opts.background;
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
   let running: Promise<void> | null = null;
   let again = false;
   let stopped = false;
   const kick = (): void => {
-    if (stopped) return;
+    if (stopped || !background) return;
     if (running) {
       again = true;
       return;
@@ -59,7 +68,7 @@ export function buildServer(engine: Engine): { app: FastifyInstance; idle(): Pro
       do {
         again = false;
         try {
-          await engine.runUntilIdle();
+          await background();
         } catch (err) {
           app.log.error(err);
         }
@@ -78,6 +87,12 @@ export function buildServer(engine: Engine): { app: FastifyInstance; idle(): Pro
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+
+  // Ready when every backing store answers; 503 with the failing checks otherwise.
+  app.get('/readyz', async (_req, reply) => {
+    const report = await engine.ready();
+    return reply.status(report.ok ? 200 : 503).send({ status: report.ok ? 'ready' : 'not_ready', checks: report.checks });
+  });
 
   app.post('/v1/events', async (req, reply) => {
     const body = req.body as unknown;
@@ -131,9 +146,9 @@ export function buildServer(engine: Engine): { app: FastifyInstance; idle(): Pro
   };
 }
 
-/** Starts listening; `close` stops the loop and the server (not the engine). */
-export async function startServer(engine: Engine, opts: { port: number; host: string }): Promise<RunningServer> {
-  const { app, idle, stop } = buildServer(engine);
+/** Starts listening; `close` stops the loop and the server (not the service). */
+export async function startServer(engine: MemoryService, opts: { port: number; host: string } & ServerOptions): Promise<RunningServer> {
+  const { app, idle, stop } = buildServer(engine, opts);
   const url = await app.listen({ port: opts.port, host: opts.host });
   return {
     app,
