@@ -6,10 +6,11 @@ import type { ConversationEvent, LogPosition } from '../core/model.js';
 import { TOPICS } from '../core/model.js';
 import type { Embedder, EventLog, MemoryGraph, MemoryState, MemoryStore, Neighbourhood, VectorIndex } from '../core/ports.js';
 import { scopeOf, type Scope } from '../core/scope.js';
-import { memoryDetail, type MemoryDetail } from '../readmodels/memory-detail.js';
-import { hybridSearch, type SearchHit, type SearchOptions } from '../readmodels/search.js';
+import type { MemoryDetail } from '../readmodels/memory-detail.js';
+import { ReadModels } from '../readmodels/read-models.js';
+import type { SearchHit, SearchOptions } from '../readmodels/search.js';
 import { conversationRecordsOf } from '../streams/publish.js';
-import { assertDepth, readiness, type MemoryService, type ReadyReport } from './service.js';
+import { readiness, type MemoryService, type ReadyReport } from './service.js';
 
 export interface ClusterServiceDeps {
   readonly log: EventLog;
@@ -23,7 +24,11 @@ export interface ClusterServiceDeps {
 const PROBE = scopeOf('engram-readyz', 'probe');
 
 export class ClusterService implements MemoryService {
-  constructor(private readonly deps: ClusterServiceDeps) {}
+  private readonly reads: ReadModels;
+
+  constructor(private readonly deps: ClusterServiceDeps) {
+    this.reads = new ReadModels(deps);
+  }
 
   publish(events: readonly ConversationEvent[]): Promise<LogPosition[]> {
     if (events.length === 0) return Promise.resolve([]);
@@ -31,20 +36,19 @@ export class ClusterService implements MemoryService {
   }
 
   search(scope: Scope, query: string, opts?: SearchOptions): Promise<SearchHit[]> {
-    return hybridSearch(this.deps, scope, query, opts);
+    return this.reads.search(scope, query, opts);
   }
 
   memory(scope: Scope, id: string): Promise<MemoryDetail> {
-    return memoryDetail(this.deps.store, scope, id);
+    return this.reads.memory(scope, id);
   }
 
   memories(scope: Scope, all = false): Promise<MemoryState[]> {
-    return this.deps.store.list(scope, all ? { statuses: ['active', 'invalidated', 'quarantined', 'rejected'] } : { statuses: ['active'] });
+    return this.reads.memories(scope, all);
   }
 
   neighbourhood(scope: Scope, entity: string, depth = 1): Promise<Neighbourhood> {
-    assertDepth(depth);
-    return this.deps.graph.neighbourhood(scope, entity, depth);
+    return this.reads.neighbourhood(scope, entity, depth);
   }
 
   /** Kafka, Qdrant, Neo4j and the store each answer a trivial request. */

@@ -9,9 +9,10 @@ import type { AppendRecord, LogRecord, MemoryState, Neighbourhood } from '../cor
 import { scopeOf, type Scope } from '../core/scope.js';
 import type { Config } from '../infra/config.js';
 import { openEmbeddedPorts, type EmbeddedPorts, type OpenOptions } from '../infra/profile/embedded.js';
-import { hybridSearch, type SearchHit, type SearchOptions } from '../readmodels/search.js';
-import { memoryDetail, type MemoryDetail } from '../readmodels/memory-detail.js';
-import { assertDepth, readiness, type MemoryService, type ReadyReport } from './service.js';
+import type { SearchHit, SearchOptions } from '../readmodels/search.js';
+import type { MemoryDetail } from '../readmodels/memory-detail.js';
+import { ReadModels } from '../readmodels/read-models.js';
+import { readiness, type MemoryService, type ReadyReport } from './service.js';
 import { IngestBridge } from '../streams/ingest-bridge.js';
 import { conversationRecordsOf } from '../streams/publish.js';
 import { GraphProjection } from '../streams/projectors/graph-projection.js';
@@ -46,6 +47,7 @@ export class Engine implements MemoryService {
   readonly bridge: IngestBridge;
   readonly projectors: ProjectorRunner;
   readonly activities: MemoryActivities;
+  private readonly reads: ReadModels;
   private deadLettered = 0;
 
   private constructor(
@@ -53,6 +55,7 @@ export class Engine implements MemoryService {
     readonly ports: EmbeddedPorts,
   ) {
     const { log, runner, store, vectors, graph, memoryDb } = ports;
+    this.reads = new ReadModels({ embedder: ports.embedder, vectors, store, graph });
     this.projectors = new ProjectorRunner(log, [
       new StoreProjection(store, memoryDb.checkpoints),
       new VectorProjection(vectors, memoryDb.checkpoints),
@@ -149,23 +152,22 @@ export class Engine implements MemoryService {
 
   /** Hybrid search over one user's memories. */
   search(scope: Scope, query: string, opts?: SearchOptions): Promise<SearchHit[]> {
-    return hybridSearch(this.ports, scope, query, opts);
+    return this.reads.search(scope, query, opts);
   }
 
   /** One memory with provenance and history. */
   memory(scope: Scope, id: string): Promise<MemoryDetail> {
-    return memoryDetail(this.ports.store, scope, id);
+    return this.reads.memory(scope, id);
   }
 
   /** A user's memories: active ones, or every status with `all`. */
   memories(scope: Scope, all = false): Promise<MemoryState[]> {
-    return this.ports.store.list(scope, all ? { statuses: ['active', 'invalidated', 'quarantined', 'rejected'] } : { statuses: ['active'] });
+    return this.reads.memories(scope, all);
   }
 
   /** Entities and memories around an entity. */
   neighbourhood(scope: Scope, entity: string, depth = 1): Promise<Neighbourhood> {
-    assertDepth(depth);
-    return this.ports.graph.neighbourhood(scope, entity, depth);
+    return this.reads.neighbourhood(scope, entity, depth);
   }
 
   /** Dead-lettered conversation events with their reasons. */

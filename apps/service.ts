@@ -2,7 +2,6 @@
  * What the API, the CLI's readers and the examples need from Engram, whatever the profile: the
  * embedded `Engine` and the cluster `ClusterService` both provide it.
  */
-import { ValidationError } from '../core/errors.js';
 import type { ConversationEvent, LogPosition } from '../core/model.js';
 import type { MemoryState, Neighbourhood } from '../core/ports.js';
 import type { Scope } from '../core/scope.js';
@@ -41,7 +40,3 @@ export async function readiness(checks: Readonly<Record<string, () => Promise<un
   return { ok, checks: out };
 }
 
-/** Neighbourhood depth is 1, 2 or 3 hops. */
-export function assertDepth(depth: number): void {
-  if (!Number.isInteger(depth) || depth < 1 || depth > 3) throw new ValidationError('depth must be 1, 2 or 3');
-}

@@ -1,0 +1,44 @@
+/**
+ * The read side over any profile's ports: hybrid search, a memory with provenance and history,
+ * a user's memories, entity neighbourhoods. The embedded engine and the cluster API share it.
+ */
+import { ValidationError } from '../core/errors.js';
+import type { Embedder, MemoryGraph, MemoryState, MemoryStore, Neighbourhood, VectorIndex } from '../core/ports.js';
+import type { Scope } from '../core/scope.js';
+import { memoryDetail, type MemoryDetail } from './memory-detail.js';
+import { hybridSearch, type SearchHit, type SearchOptions } from './search.js';
+
+export interface ReadPorts {
+  readonly embedder: Embedder;
+  readonly vectors: VectorIndex;
+  readonly store: MemoryStore;
+  readonly graph: MemoryGraph;
+}
+
+/** Every lifecycle status, for listings with `all`. */
+const ALL_STATUSES = ['active', 'invalidated', 'quarantined', 'rejected'] as const;
+
+export class ReadModels {
+  constructor(private readonly ports: ReadPorts) {}
+
+  /** Hybrid search over one user's memories. */
+  search(scope: Scope, query: string, opts?: SearchOptions): Promise<SearchHit[]> {
+    return hybridSearch(this.ports, scope, query, opts);
+  }
+
+  /** One memory with provenance and history. */
+  memory(scope: Scope, id: string): Promise<MemoryDetail> {
+    return memoryDetail(this.ports.store, scope, id);
+  }
+
+  /** A user's memories: active ones, or every status with `all`. */
+  memories(scope: Scope, all = false): Promise<MemoryState[]> {
+    return this.ports.store.list(scope, { statuses: all ? ALL_STATUSES : ['active'] });
+  }
+
+  /** Entities and memories within 1 to 3 hops of an entity. */
+  neighbourhood(scope: Scope, entity: string, depth = 1): Promise<Neighbourhood> {
+    if (!Number.isInteger(depth) || depth < 1 || depth > 3) throw new ValidationError('depth must be 1, 2 or 3');
+    return this.ports.graph.neighbourhood(scope, entity, depth);
+  }
+}
