@@ -8,7 +8,6 @@ import { withEngine, type GlobalOptions } from './open.js';
 import { progressBar } from './progress.js';
 import { Engine, type RunStats } from '../engine.js';
 import { loadConfig } from '../../infra/config.js';
-import { serveClusterRole } from './roles.js';
 import { startServer } from '../server/http.js';
 
 const print = (text: string): void => {
@@ -159,7 +158,10 @@ export async function dlqCommand(globals: GlobalOptions, opts: { json?: boolean 
 
 export async function serveCommand(globals: GlobalOptions, opts: { port?: number; host?: string }): Promise<void> {
   const config = loadConfig(process.env, { dataDir: globals.dataDir, port: opts.port, host: opts.host });
-  if (config.profile === 'cluster') return serveClusterRole(config, { port: config.port, host: config.host });
+  if (config.profile === 'cluster') {
+    const { serveClusterRole } = await import('./roles.js');
+    return serveClusterRole(config, { port: config.port, host: config.host });
+  }
   const engine = await Engine.open(config, { create: true });
   const server = await startServer(engine, { port: config.port, host: config.host, background: () => engine.runUntilIdle() });
   print(`engram API listening on ${server.url}`);

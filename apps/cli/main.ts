@@ -5,8 +5,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeError, EngramError } from '../../core/errors.js';
 import { runDemo } from './demo.js';
+import type * as RolesModule from './roles.js';
 import { loadConfig, type Config } from '../../infra/config.js';
-import { ingestRole, projectRole, workerRole } from './roles.js';
 import {
   dlqCommand,
   graphCommand,
@@ -103,16 +103,19 @@ command('serve', 'serve the HTTP API (POST /v1/events, GET /v1/search, GET /v1/m
   .option('--host <host>', 'interface to listen on (env ENGRAM_HOST; default 127.0.0.1)')
   .action(async (opts: { dataDir?: string; port?: number; host?: string }) => serveCommand(opts, opts));
 
-/** A cluster-profile role (reads ENGRAM_* settings; see compose.yaml). */
-function role(name: string, description: string, run: (config: Config) => Promise<void>): void {
-  command(name, `${description} (cluster profile: ENGRAM_PROFILE=cluster)`).action(async (opts: { dataDir?: string }) =>
-    run(loadConfig(process.env, { dataDir: opts.dataDir })),
-  );
+type Roles = typeof RolesModule;
+
+/** A cluster-profile role (reads ENGRAM_* settings; see compose.yaml). Loaded on demand: the cluster clients are heavy. */
+function role(name: string, description: string, pick: (roles: Roles) => (config: Config) => Promise<void>): void {
+  command(name, `${description} (cluster profile: ENGRAM_PROFILE=cluster)`).action(async (opts: { dataDir?: string }) => {
+    const config = loadConfig(process.env, { dataDir: opts.dataDir });
+    return pick(await import('./roles.js'))(config);
+  });
 }
 
-role('ingest', 'run the ingest bridge: conversation-events from Kafka to each user\'s Temporal workflow', ingestRole);
-role('worker', 'run a Temporal worker for the memory workflow and its activities', workerRole);
-role('project', 'run the projectors: memory-events into the memory store, Qdrant and Neo4j', projectRole);
+role('ingest', 'run the ingest bridge: conversation-events from Kafka to each user\'s Temporal workflow', (r) => r.ingestRole);
+role('worker', 'run a Temporal worker for the memory workflow and its activities', (r) => r.workerRole);
+role('project', 'run the projectors: memory-events into the memory store, Qdrant and Neo4j', (r) => r.projectRole);
 
 try {
   await program.parseAsync(process.argv);
