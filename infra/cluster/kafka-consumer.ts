@@ -119,15 +119,99 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string, de
   }
 }
 
+/** A kafkajs consumer in group `groupId` with the settings' timings and retries (not connected yet). */
+export function newKafkaConsumer(host: KafkaLogHost, groupId: string, settings: KafkaConsumerSettings): Consumer {
+  return host.kafka.consumer({
+    groupId,
+    sessionTimeout: settings.sessionTimeoutMs,
+    rebalanceTimeout: settings.rebalanceTimeoutMs,
+    heartbeatInterval: settings.heartbeatIntervalMs,
+    maxWaitTimeInMs: settings.maxWaitTimeMs,
+    allowAutoTopicCreation: false,
+    retry: { retries: settings.retries },
+  });
+}
+
+/**
+ * Connects `consumer`, subscribes it to `topic` (from the beginning where its group has no offsets)
+ * and runs it without auto-commit, all within the operation timeout. On failure it disconnects the
+ * consumer and throws a KafkaError about `what`.
+ */
+export async function runConsumer(
+  consumer: Consumer,
+  topic: string,
+  settings: KafkaConsumerSettings,
+  what: string,
+  eachBatch: (payload: EachBatchPayload) => Promise<void>,
+): Promise<void> {
+  try {
+    await withTimeout(
+      (async () => {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch });
+      })(),
+      settings.operationTimeoutMs,
+      what,
+    );
+  } catch (err) {
+    await consumer.disconnect().catch(() => undefined);
+    throw toKafkaError(err, what);
+  }
+}
+
+/**
+ * A value started on first use, once however many callers wait for it. A failed start is
+ * forgotten, so the next use starts again.
+ */
+export class LazyStart<T> {
+  private value: T | null = null;
+  private pending: Promise<T> | null = null;
+
+  constructor(private readonly launch: () => Promise<T>) {}
+
+  /** The started value, starting it if needed. */
+  get(): Promise<T> {
+    if (this.value !== null) return Promise.resolve(this.value);
+    this.pending ??= this.launch().then(
+      (value) => {
+        this.value = value;
+        return value;
+      },
+      (err: unknown) => {
+        this.pending = null;
+        throw err;
+      },
+    );
+    return this.pending;
+  }
+
+  /** The value once started, else null. */
+  get current(): T | null {
+    return this.value;
+  }
+
+  /** The start under way (or done), else null. */
+  get starting(): Promise<T> | null {
+    return this.pending;
+  }
+
+  /** Forgets the value and any start, so that the next `get` starts again; the caller disposes of the old value. */
+  reset(): void {
+    this.value = null;
+    this.pending = null;
+  }
+}
+
 function checkCount(what: string, n: number, min: number): void {
   if (!Number.isSafeInteger(n) || n < min) throw new ValidationError(`${what} must be an integer >= ${min}, got ${n}`);
 }
 
 /** A member of consumer group `groupId` on one topic. */
 export class KafkaLogConsumer implements LogConsumer {
-  private consumer: Consumer | null = null;
-  private starting: Promise<Consumer> | null = null;
-  /** The kafkajs consumer being started or running (batches can arrive before `start` resolves). */
+  /** Joins the group on first use (fromBeginning for a group without offsets). */
+  private readonly joined = new LazyStart(() => this.join());
+  /** The kafkajs consumer being started or running (batches can arrive before the join resolves). */
   private handle: Consumer | null = null;
   /** Uncommitted records per partition, in offset order, without duplicates. */
   private readonly queues = new Map<number, LogRecord[]>();
@@ -155,7 +239,7 @@ export class KafkaLogConsumer implements LogConsumer {
     if (this.closed) throw kafkaClosed('fetch');
     await this.host.partitions(this.topic);
     if (max === 0) return [];
-    await this.start();
+    await this.joined.get();
     if (this.buffered === 0) await this.arrived.wait(this.settings.fetchWaitMs);
     this.throwIfFailed();
     this.maybeResume();
@@ -192,7 +276,7 @@ export class KafkaLogConsumer implements LogConsumer {
     // Another member (or an earlier run) may have committed further; never move it back.
     const forward = [...next].filter(([p, n]) => n > (before[p] ?? -1));
     if (forward.length > 0) {
-      const consumer = await this.start();
+      const consumer = await this.joined.get();
       const offsets = forward.map(([partition, n]) => ({ topic: this.topic, partition, offset: String(n) }));
       await guardKafka(`commit ${this.groupId} ${this.topic}`, () => consumer.commitOffsets(offsets));
       // kafkajs silently skips a commit when its runner has stopped; check that it landed.
@@ -232,11 +316,11 @@ export class KafkaLogConsumer implements LogConsumer {
     this.closed = true;
     this.arrived.notify();
     // Let a join in progress finish (bounded): kafkajs could restart a consumer that crashes mid-join.
-    if (this.starting) await withTimeout(this.starting, this.settings.closeTimeoutMs, 'close').catch(() => null);
+    const starting = this.joined.starting;
+    if (starting) await withTimeout(starting, this.settings.closeTimeoutMs, 'close').catch(() => null);
     const consumer = this.handle;
-    this.consumer = null;
+    this.joined.reset();
     this.handle = null;
-    this.starting = null;
     if (consumer) await withTimeout(consumer.disconnect(), this.settings.closeTimeoutMs, 'disconnect').catch(() => undefined);
   }
 
@@ -331,9 +415,8 @@ export class KafkaLogConsumer implements LogConsumer {
     // The kafkajs consumer gave up; forget it so that the next call starts a new one.
     this.failure = null;
     const consumer = this.handle;
-    this.consumer = null;
+    this.joined.reset();
     this.handle = null;
-    this.starting = null;
     this.queues.clear();
     this.buffered = 0;
     this.paused = false;
@@ -341,37 +424,18 @@ export class KafkaLogConsumer implements LogConsumer {
     throw toKafkaError(failure, `consumer ${this.groupId} on ${this.topic}`);
   }
 
-  /** Joins the group on first use (fromBeginning for a group without offsets). */
-  private start(): Promise<Consumer> {
-    if (this.consumer) return Promise.resolve(this.consumer);
-    this.starting ??= this.launch().then(
-      (consumer) => {
-        if (this.closed) {
-          void consumer.disconnect().catch(() => undefined);
-          throw kafkaClosed('fetch');
-        }
-        this.consumer = consumer;
-        return consumer;
-      },
-      (err: unknown) => {
-        this.starting = null;
-        throw err;
-      },
-    );
-    return this.starting;
+  /** Starts a member of the group; fails with a closed error when the log closed meanwhile. */
+  private async join(): Promise<Consumer> {
+    const consumer = await this.launch();
+    if (this.closed) {
+      void consumer.disconnect().catch(() => undefined);
+      throw kafkaClosed('fetch');
+    }
+    return consumer;
   }
 
   private async launch(): Promise<Consumer> {
-    const s = this.settings;
-    const consumer = this.host.kafka.consumer({
-      groupId: this.groupId,
-      sessionTimeout: s.sessionTimeoutMs,
-      rebalanceTimeout: s.rebalanceTimeoutMs,
-      heartbeatInterval: s.heartbeatIntervalMs,
-      maxWaitTimeInMs: s.maxWaitTimeMs,
-      allowAutoTopicCreation: false,
-      retry: { retries: s.retries },
-    });
+    const consumer = newKafkaConsumer(this.host, this.groupId, this.settings);
     this.handle = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => this.onJoin(consumer));
     consumer.on(consumer.events.CRASH, (e) => {
@@ -380,23 +444,10 @@ export class KafkaLogConsumer implements LogConsumer {
     });
     const what = `join group ${this.groupId} on ${this.topic}`;
     try {
-      await withTimeout(
-        (async () => {
-          await consumer.connect();
-          await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-          await consumer.run({
-            autoCommit: false,
-            eachBatchAutoResolve: true,
-            eachBatch: async (payload) => this.onBatch(consumer, payload),
-          });
-        })(),
-        s.operationTimeoutMs,
-        what,
-      );
+      await runConsumer(consumer, this.topic, this.settings, what, async (payload) => this.onBatch(consumer, payload));
     } catch (err) {
       if (this.handle === consumer) this.handle = null;
-      await consumer.disconnect().catch(() => undefined);
-      throw toKafkaError(err, what);
+      throw err;
     }
     return consumer;
   }

@@ -9,7 +9,7 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { LogRecord } from '../../core/ports.js';
 import type { KafkaConsumerSettings, KafkaLogHost } from './kafka-consumer.js';
-import { Signal, toLogRecord, withTimeout } from './kafka-consumer.js';
+import { LazyStart, Signal, newKafkaConsumer, runConsumer, toLogRecord, withTimeout } from './kafka-consumer.js';
 import { kafkaClosed, kafkaTimeout, toKafkaError } from './kafka-errors.js';
 
 interface Cursor {
@@ -21,8 +21,7 @@ interface Cursor {
 
 /** Reads any partition of one topic from any offset. */
 export class KafkaTopicReader {
-  private starting: Promise<Consumer> | null = null;
-  private consumer: Consumer | null = null;
+  private readonly started = new LazyStart(() => this.launch());
   private readonly cursors = new Map<number, Cursor>();
   private readonly arrived = new Signal();
   /** The partition a read is waiting on, if any (reads run one at a time). */
@@ -56,9 +55,10 @@ export class KafkaTopicReader {
     if (this.closed) return;
     this.closed = true;
     this.arrived.notify();
-    const starting = this.starting ? withTimeout(this.starting, this.settings.closeTimeoutMs, 'close').catch(() => null) : null;
-    const consumer = this.consumer ?? (await starting) ?? null;
-    this.consumer = null;
+    const pending = this.started.starting;
+    const starting = pending ? withTimeout(pending, this.settings.closeTimeoutMs, 'close').catch(() => null) : null;
+    const consumer = this.started.current ?? (await starting) ?? null;
+    this.started.reset();
     if (consumer) await withTimeout(consumer.disconnect(), this.settings.closeTimeoutMs, 'disconnect').catch(() => undefined);
   }
 
@@ -66,7 +66,7 @@ export class KafkaTopicReader {
 
   private async readNow(partition: number, from: number, want: number, max: number, high: number): Promise<LogRecord[]> {
     if (this.closed) throw kafkaClosed('read');
-    const consumer = await this.start();
+    const consumer = await this.started.get();
     const cursor = this.cursors.get(partition) ?? { next: null, buffer: [] };
     this.cursors.set(partition, cursor);
     const first = cursor.buffer[0]?.offset ?? cursor.next;
@@ -99,7 +99,7 @@ export class KafkaTopicReader {
       return cursor.buffer.splice(0, max);
     } finally {
       this.active = null;
-      if (this.consumer === consumer) consumer.pause([{ topic: this.topic, partitions: [partition] }]);
+      if (this.started.current === consumer) consumer.pause([{ topic: this.topic, partitions: [partition] }]);
     }
   }
 
@@ -146,60 +146,21 @@ export class KafkaTopicReader {
     if (this.failure === null) return;
     const failure = this.failure;
     this.failure = null;
-    const consumer = this.consumer;
-    this.consumer = null;
-    this.starting = null;
+    const consumer = this.started.current;
+    this.started.reset();
     this.cursors.clear();
     if (consumer) void consumer.disconnect().catch(() => undefined);
     throw toKafkaError(failure, `reader of ${this.topic}`);
   }
 
-  private start(): Promise<Consumer> {
-    if (this.consumer) return Promise.resolve(this.consumer);
-    this.starting ??= this.launch().then(
-      (consumer) => {
-        this.consumer = consumer;
-        return consumer;
-      },
-      (err: unknown) => {
-        this.starting = null;
-        throw err;
-      },
-    );
-    return this.starting;
-  }
-
   private async launch(): Promise<Consumer> {
-    const s = this.settings;
-    const consumer = this.host.kafka.consumer({
-      groupId: this.groupId,
-      sessionTimeout: s.sessionTimeoutMs,
-      rebalanceTimeout: s.rebalanceTimeoutMs,
-      heartbeatInterval: s.heartbeatIntervalMs,
-      maxWaitTimeInMs: s.maxWaitTimeMs,
-      allowAutoTopicCreation: false,
-      retry: { retries: s.retries },
-    });
+    const consumer = newKafkaConsumer(this.host, this.groupId, this.settings);
     consumer.on(consumer.events.GROUP_JOIN, (e) => this.onJoin(consumer, e.payload.memberAssignment[this.topic] ?? []));
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart) this.failure = e.payload.error;
       this.arrived.notify();
     });
-    const what = `start reader of ${this.topic}`;
-    try {
-      await withTimeout(
-        (async () => {
-          await consumer.connect();
-          await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-          await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch: async (p) => this.onBatch(p) });
-        })(),
-        s.operationTimeoutMs,
-        what,
-      );
-    } catch (err) {
-      await consumer.disconnect().catch(() => undefined);
-      throw toKafkaError(err, what);
-    }
+    await runConsumer(consumer, this.topic, this.settings, `start reader of ${this.topic}`, async (p) => this.onBatch(p));
     if (this.closed) {
       await consumer.disconnect().catch(() => undefined);
       throw kafkaClosed('read');

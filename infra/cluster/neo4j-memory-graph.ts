@@ -1,30 +1,16 @@
 /**
- * The cluster MemoryGraph and its checkpoints on Neo4j (`neo4j-driver`). The Cypher and the graph
- * logic are shared with the LadybugDB adapter (infra/graph/cypher.ts); this file owns what is
- * engine-specific: constraints and indexes, sessions and managed transactions (one port call = one
- * transaction, retried by the driver on transient failures), value conversion and error mapping.
+ * The cluster MemoryGraph and its checkpoints on Neo4j (`neo4j-driver`). The Cypher, the graph
+ * logic and the port methods are shared with the LadybugDB adapter (infra/graph/cypher.ts,
+ * cypher-graph.ts); this file owns what is engine-specific: constraints and indexes, sessions and
+ * managed transactions (one port call = one transaction, retried by the driver on transient
+ * failures), value conversion and error mapping.
  */
 import neo4j from 'neo4j-driver';
 import type { BookmarkManager } from 'neo4j-driver';
 import { ConfigError, EngramError, StorageError } from '../../core/errors.js';
-import type { AssociationLink, MemoryStatus } from '../../core/model.js';
-import type { CheckpointStore, GraphMemory, MemoryGraph, Neighbourhood, ScoredId } from '../../core/ports.js';
-import type { Scope } from '../../core/scope.js';
 import type { CypherRunner } from '../graph/cypher.js';
-import {
-  GRAPH_SCHEMA,
-  clearGraph,
-  deleteCheckpoints,
-  eraseMemory,
-  readCheckpoint,
-  readEntities,
-  readNeighbourhood,
-  readRelated,
-  writeCheckpoint,
-  writeLinks,
-  writeMemory,
-  writeStatus,
-} from '../graph/cypher.js';
+import { GRAPH_SCHEMA } from '../graph/cypher.js';
+import { CypherMemoryGraph } from '../graph/cypher-graph.js';
 import type { RecordLike } from './neo4j-values.js';
 import { toDriverParams, toRow } from './neo4j-values.js';
 
@@ -142,7 +128,7 @@ export function neo4jError(cause: unknown, where: string): Error {
 // ---------------------------------------------------------------- the adapter
 
 /** MemoryGraph and CheckpointStore over one Neo4j database. Each call runs in its own session. */
-export class Neo4jMemoryGraph implements MemoryGraph, CheckpointStore {
+export class Neo4jMemoryGraph extends CypherMemoryGraph {
   private closed = false;
 
   /** Wraps a driver (the caller has checked connectivity; `ensureSchema` sets up constraints). */
@@ -152,7 +138,9 @@ export class Neo4jMemoryGraph implements MemoryGraph, CheckpointStore {
     readonly database: string,
     /** Shared by this graph's sessions, so that a read sees the writes before it (causal chaining). */
     private readonly bookmarkManager?: BookmarkManager,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Connects, checks the server and credentials, and creates the constraints and indexes. */
   static async open(opts: Neo4jGraphOptions): Promise<Neo4jMemoryGraph> {
@@ -190,71 +178,6 @@ export class Neo4jMemoryGraph implements MemoryGraph, CheckpointStore {
     }
   }
 
-  // ------------------------------------------------------------ MemoryGraph
-
-  /** Creates or replaces a memory node with its entities, fact edge and provenance. Idempotent. */
-  upsertMemory(scope: Scope, memory: GraphMemory): Promise<void> {
-    return this.write('upsertMemory', (tx) => writeMemory(tx, scope, memory));
-  }
-
-  /** Updates lifecycle and validity of a memory node and its fact edge. */
-  setStatus(
-    scope: Scope,
-    memoryId: string,
-    status: MemoryStatus,
-    validTo: number | null,
-    supersededAt: number | null,
-  ): Promise<void> {
-    return this.write('setStatus', (tx) => writeStatus(tx, scope, memoryId, status, validTo, supersededAt));
-  }
-
-  /** Weighted association edges from a memory (targets must already be in the graph). Idempotent. */
-  link(scope: Scope, memoryId: string, links: readonly AssociationLink[]): Promise<void> {
-    return this.write('link', (tx) => writeLinks(tx, scope, memoryId, links));
-  }
-
-  /** Removes a memory, its edges, and the entities and messages only it referred to (erasure). */
-  removeMemory(scope: Scope, memoryId: string): Promise<void> {
-    return this.write('removeMemory', (tx) => eraseMemory(tx, scope, memoryId));
-  }
-
-  /** Entities and memories within `depth` (1-3) hops of an entity. Only active memories unless asked. */
-  neighbourhood(scope: Scope, entity: string, depth: number, includeInactive = false): Promise<Neighbourhood> {
-    return this.read('neighbourhood', (tx) => readNeighbourhood(tx, scope, entity, depth, includeInactive));
-  }
-
-  /** Active memories sharing entities or associations with these memories, best first. */
-  related(scope: Scope, memoryIds: readonly string[], limit: number): Promise<ScoredId[]> {
-    return this.read('related', (tx) => readRelated(tx, scope, memoryIds, limit));
-  }
-
-  /** Entities of a user by the number of active memories mentioning them. */
-  entities(scope: Scope, limit: number): Promise<{ name: string; mentions: number }[]> {
-    return this.read('entities', (tx) => readEntities(tx, scope, limit));
-  }
-
-  /** Drops every memory, entity and message of the database (for a rebuild); checkpoints stay until `reset`. */
-  clear(): Promise<void> {
-    return this.write('clear', (tx) => clearGraph(tx));
-  }
-
-  // ------------------------------------------------------------ CheckpointStore
-
-  /** The next offset a projector should read from a partition (0 when none saved). */
-  checkpoint(projector: string, topic: string, partition: number): Promise<number> {
-    return this.read('checkpoint', (tx) => readCheckpoint(tx, projector, topic, partition));
-  }
-
-  /** Saves a projector's next offset for a partition. */
-  saveCheckpoint(projector: string, topic: string, partition: number, nextOffset: number): Promise<void> {
-    return this.write('saveCheckpoint', (tx) => writeCheckpoint(tx, projector, topic, partition, nextOffset));
-  }
-
-  /** Drops every checkpoint of a projector (for replay). */
-  reset(projector: string): Promise<void> {
-    return this.write('reset', (tx) => deleteCheckpoints(tx, projector));
-  }
-
   /** Closes the driver and its connections. Idempotent; later calls fail with a non-retriable error. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -268,11 +191,11 @@ export class Neo4jMemoryGraph implements MemoryGraph, CheckpointStore {
 
   // ------------------------------------------------------------ plumbing
 
-  private write<T>(op: string, fn: (tx: CypherRunner) => Promise<T>): Promise<T> {
+  protected write<T>(op: string, fn: (tx: CypherRunner) => Promise<T>): Promise<T> {
     return this.transaction('WRITE', op, (tx) => fn(runner(tx)));
   }
 
-  private read<T>(op: string, fn: (tx: CypherRunner) => Promise<T>): Promise<T> {
+  protected read<T>(op: string, fn: (tx: CypherRunner) => Promise<T>): Promise<T> {
     return this.transaction('READ', op, (tx) => fn(runner(tx)));
   }
 

@@ -3,15 +3,16 @@
  * they must agree on field names and on the open-end encoding: a null `validTo` / `supersededAt`
  * is stored as OPEN_END, so "still open at t" is the plain range `> t`, as in the embedded index.
  * Every filter starts with the scope (tenant and user), so no query, update or delete built here
- * can reach another scope's points. Values are validated like the embedded adapter validates them.
+ * can reach another scope's points. Values are validated with the embedded adapter's checks
+ * (infra/vector-checks.ts).
  */
 import type { Schemas } from '@qdrant/js-client-rest';
-import { ValidationError } from '../../core/errors.js';
 import { GRANULARITIES, MEMORY_KINDS, MEMORY_STATUSES } from '../../core/model.js';
 import type { Granularity, MemoryKind, MemoryStatus } from '../../core/model.js';
 import type { SearchFilter, VectorDoc } from '../../core/ports.js';
 import { assertScopeId } from '../../core/scope.js';
 import type { Scope } from '../../core/scope.js';
+import { assertOneOf, assertTime, checkedInstant, validateDocMetadata } from '../vector-checks.js';
 
 /**
  * Stored for an open end: the same sentinel as the embedded index (FAR_FUTURE), an i64 in Qdrant
@@ -141,36 +142,4 @@ export function searchFilterOf(scope: Scope, filter?: SearchFilter): QdrantFilte
     must.push({ key: FIELD.recordedAt, range: { lte: t } }, { key: FIELD.supersededAt, range: { gt: t } });
   }
   return { must };
-}
-
-/** Validates a document's id, text and metadata (not its vector: that needs the dimensions). */
-export function validateDocMetadata(doc: VectorDoc): void {
-  if (typeof doc?.id !== 'string' || doc.id === '') throw new ValidationError('document id must be a non-empty string');
-  if (typeof doc.text !== 'string') throw new ValidationError(`document ${doc.id}: text must be a string`);
-  assertOneOf('kind', doc.kind, MEMORY_KINDS);
-  assertOneOf('granularity', doc.granularity, GRANULARITIES);
-  assertOneOf('status', doc.status, MEMORY_STATUSES);
-  assertTime('validFrom', doc.validFrom);
-  assertTime('validTo', doc.validTo);
-  assertTime('recordedAt', doc.recordedAt);
-  assertTime('supersededAt', doc.supersededAt);
-}
-
-function assertOneOf(field: string, value: unknown, allowed: readonly string[]): void {
-  if (typeof value !== 'string' || !allowed.includes(value)) {
-    throw new ValidationError(`${field} must be one of ${allowed.join(', ')}, got ${String(value)}`, { field });
-  }
-}
-
-function assertTime(field: string, value: number | null): void {
-  if (value !== null && !Number.isSafeInteger(value)) {
-    throw new ValidationError(`${field} must be an integer time in ms, got ${value}`, { field });
-  }
-}
-
-function checkedInstant(field: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > OPEN_END) {
-    throw new ValidationError(`${field} must be a finite time in ms, got ${value}`, { field });
-  }
-  return value;
 }

@@ -22,6 +22,7 @@ import { ENGRAM_NAMESPACE, sha256Hex } from '../../core/ids.js';
 import type { MemoryStatus } from '../../core/model.js';
 import type { ScoredId, SearchFilter, VectorDoc, VectorIndex } from '../../core/ports.js';
 import type { Scope } from '../../core/scope.js';
+import { assertVector, clampK } from '../vector-checks.js';
 import { documentVector, queryVector } from './bm25-sparse.js';
 import type { SparseVector } from './bm25-sparse.js';
 import {
@@ -40,7 +41,7 @@ export const DENSE_VECTOR = 'dense';
 export const SPARSE_VECTOR = 'bm25';
 
 /** Largest `k` honoured by one search (the embedded index's bound, sqlite-vec's limit). */
-export const MAX_K = 4096;
+export { MAX_K } from '../vector-checks.js';
 /** Qdrant's largest dense vector size. */
 const MAX_DIMENSIONS = 65_536;
 /** Points per upsert request: bounds the request body for large batches. */
@@ -201,7 +202,7 @@ export class QdrantVectorIndex implements VectorIndex {
     // Last write of an id wins within a batch, as when the embedded index applies them in order.
     const byId = new Map<string, Schemas['PointStruct']>();
     for (const doc of docs) {
-      this.assertVector(doc?.embedding, doc?.id);
+      assertVector(doc?.embedding, this.dimensions, doc?.id);
       const point = pointOf(scope, doc);
       byId.delete(doc.id);
       byId.set(doc.id, point);
@@ -241,7 +242,7 @@ export class QdrantVectorIndex implements VectorIndex {
   /** Nearest neighbours by cosine similarity (score = cosine), filters applied inside the search. */
   async searchDense(scope: Scope, vector: readonly number[], k: number, filter?: SearchFilter): Promise<ScoredId[]> {
     assertScope(scope);
-    this.assertVector(vector);
+    assertVector(vector, this.dimensions);
     const limit = clampK(k);
     const where = searchFilterOf(scope, filter);
     // A zero vector has no cosine: it is similar to nothing.
@@ -305,19 +306,6 @@ export class QdrantVectorIndex implements VectorIndex {
   /** Drops the whole collection (tests and decommissioning; `open` creates it again). */
   async drop(): Promise<void> {
     await this.call('drop collection', () => this.client.deleteCollection(this.collection));
-  }
-
-  private assertVector(vector: readonly number[] | undefined, id?: string): void {
-    const what = id === undefined ? 'query vector' : `embedding of ${id}`;
-    if (!Array.isArray(vector) || vector.length !== this.dimensions) {
-      throw new ValidationError(
-        `${what} has ${Array.isArray(vector) ? vector.length : 'no'} dimensions, the index has ${this.dimensions}`,
-        { field: 'embedding', expected: this.dimensions },
-      );
-    }
-    if (!vector.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-      throw new ValidationError(`${what} contains a non-finite number`, { field: 'embedding' });
-    }
   }
 
   private async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
@@ -418,11 +406,6 @@ function assertDimensions(dimensions: number): void {
 
 function assertId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || id === '') throw new ValidationError('memory id must be a non-empty string', { field: 'id' });
-}
-
-/** `k` within bounds (0 for anything not a finite number). */
-function clampK(k: number): number {
-  return Number.isFinite(k) ? Math.min(MAX_K, Math.max(0, Math.floor(k))) : 0;
 }
 
 /** The HTTP status of a failed request (the fetcher's ApiError has it; the client's own error only says it). */

@@ -1,32 +1,18 @@
 /**
  * The embedded MemoryGraph and its checkpoints on LadybugDB (`@ladybugdb/core`, embedded Cypher).
- * The Cypher and the graph logic are shared with the Neo4j adapter (infra/graph/cypher.ts); this file
- * owns what is engine-specific: node/rel tables, transactions, serialising calls on the one
- * connection, value conversion, error mapping and the file lock (one process per database).
+ * The Cypher, the graph logic and the port methods are shared with the Neo4j adapter
+ * (infra/graph/cypher.ts, cypher-graph.ts); this file owns what is engine-specific: node/rel
+ * tables, transactions, serialising calls on the one connection, value conversion, error mapping
+ * and the file lock (one process per database).
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import lbug from '@ladybugdb/core';
 import type { Connection, Database, LbugValue, PreparedStatement, QueryResult } from '@ladybugdb/core';
 import { DataDirError, StorageError } from '../../core/errors.js';
-import type { AssociationLink, MemoryStatus } from '../../core/model.js';
-import type { CheckpointStore, GraphMemory, MemoryGraph, Neighbourhood, ScoredId } from '../../core/ports.js';
-import type { Scope } from '../../core/scope.js';
 import type { CypherParams, CypherRow, CypherRunner, PropertyType } from '../graph/cypher.js';
-import {
-  GRAPH_SCHEMA,
-  clearGraph,
-  deleteCheckpoints,
-  eraseMemory,
-  readCheckpoint,
-  readEntities,
-  readNeighbourhood,
-  readRelated,
-  writeCheckpoint,
-  writeLinks,
-  writeMemory,
-  writeStatus,
-} from '../graph/cypher.js';
+import { GRAPH_SCHEMA } from '../graph/cypher.js';
+import { CypherMemoryGraph } from '../graph/cypher-graph.js';
 
 /** The database file inside the graph directory. */
 export const GRAPH_FILE = 'graph.lbug';
@@ -89,7 +75,7 @@ function plain(v: LbugValue): unknown {
 const openPaths = new Set<string>();
 
 /** MemoryGraph and CheckpointStore over one LadybugDB database. Calls are serialised on one connection. */
-export class LadybugMemoryGraph implements MemoryGraph, CheckpointStore {
+export class LadybugMemoryGraph extends CypherMemoryGraph {
   private readonly statements = new Map<string, PreparedStatement>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -100,7 +86,9 @@ export class LadybugMemoryGraph implements MemoryGraph, CheckpointStore {
     /** The database file. */
     readonly path: string,
     private readonly onStatement?: (statement: string, params: CypherParams) => void,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Opens (creating if needed) the graph database in directory `dir` and sets up its tables. */
   static async open(dir: string, opts: LadybugOptions = {}): Promise<LadybugMemoryGraph> {
@@ -129,71 +117,6 @@ export class LadybugMemoryGraph implements MemoryGraph, CheckpointStore {
     }
     openPaths.add(path);
     return new LadybugMemoryGraph(db, conn, path, opts.onStatement);
-  }
-
-  // ------------------------------------------------------------ MemoryGraph
-
-  /** Creates or replaces a memory node with its entities, fact edge and provenance. Idempotent. */
-  upsertMemory(scope: Scope, memory: GraphMemory): Promise<void> {
-    return this.write((tx) => writeMemory(tx, scope, memory));
-  }
-
-  /** Updates lifecycle and validity of a memory node and its fact edge. */
-  setStatus(
-    scope: Scope,
-    memoryId: string,
-    status: MemoryStatus,
-    validTo: number | null,
-    supersededAt: number | null,
-  ): Promise<void> {
-    return this.write((tx) => writeStatus(tx, scope, memoryId, status, validTo, supersededAt));
-  }
-
-  /** Weighted association edges from a memory (targets must already be in the graph). Idempotent. */
-  link(scope: Scope, memoryId: string, links: readonly AssociationLink[]): Promise<void> {
-    return this.write((tx) => writeLinks(tx, scope, memoryId, links));
-  }
-
-  /** Removes a memory, its edges, and the entities and messages only it referred to (erasure). */
-  removeMemory(scope: Scope, memoryId: string): Promise<void> {
-    return this.write((tx) => eraseMemory(tx, scope, memoryId));
-  }
-
-  /** Entities and memories within `depth` (1-3) hops of an entity. Only active memories unless asked. */
-  neighbourhood(scope: Scope, entity: string, depth: number, includeInactive = false): Promise<Neighbourhood> {
-    return this.read((tx) => readNeighbourhood(tx, scope, entity, depth, includeInactive));
-  }
-
-  /** Active memories sharing entities or associations with these memories, best first. */
-  related(scope: Scope, memoryIds: readonly string[], limit: number): Promise<ScoredId[]> {
-    return this.read((tx) => readRelated(tx, scope, memoryIds, limit));
-  }
-
-  /** Entities of a user by the number of active memories mentioning them. */
-  entities(scope: Scope, limit: number): Promise<{ name: string; mentions: number }[]> {
-    return this.read((tx) => readEntities(tx, scope, limit));
-  }
-
-  /** Drops every memory, entity and message (for a rebuild); checkpoints stay until `reset`. */
-  clear(): Promise<void> {
-    return this.write((tx) => clearGraph(tx));
-  }
-
-  // ------------------------------------------------------------ CheckpointStore
-
-  /** The next offset a projector should read from a partition (0 when none saved). */
-  checkpoint(projector: string, topic: string, partition: number): Promise<number> {
-    return this.read((tx) => readCheckpoint(tx, projector, topic, partition));
-  }
-
-  /** Saves a projector's next offset for a partition. */
-  saveCheckpoint(projector: string, topic: string, partition: number, nextOffset: number): Promise<void> {
-    return this.write((tx) => writeCheckpoint(tx, projector, topic, partition, nextOffset));
-  }
-
-  /** Drops every checkpoint of a projector (for replay). */
-  reset(projector: string): Promise<void> {
-    return this.write((tx) => deleteCheckpoints(tx, projector));
   }
 
   /** Closes the connection and the database, releasing the file lock. Idempotent. */
@@ -227,11 +150,11 @@ export class LadybugMemoryGraph implements MemoryGraph, CheckpointStore {
     return next;
   }
 
-  private write<T>(fn: (tx: CypherRunner) => Promise<T>): Promise<T> {
+  protected write<T>(_op: string, fn: (tx: CypherRunner) => Promise<T>): Promise<T> {
     return this.exclusive(() => this.transaction('BEGIN TRANSACTION', fn));
   }
 
-  private read<T>(fn: (tx: CypherRunner) => Promise<T>): Promise<T> {
+  protected read<T>(_op: string, fn: (tx: CypherRunner) => Promise<T>): Promise<T> {
     return this.exclusive(() => this.transaction('BEGIN TRANSACTION READ ONLY', fn));
   }
 

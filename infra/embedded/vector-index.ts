@@ -13,14 +13,12 @@ import { assertScopeId, scopeKey } from '../../core/scope.js';
 import type { Scope } from '../../core/scope.js';
 import { sqliteError } from '../sqlite/open.js';
 import type { Db } from '../sqlite/open.js';
+import { assertOneOf, assertTime, assertVector, checkedInstant, clampK, validateDoc } from '../vector-checks.js';
 import { createVectorTables, dropVectorTables } from './memory-db.js';
 import type { MemoryDb } from './memory-db.js';
 
 /** Stored for an open-ended `validTo` / `supersededAt`, so that `> t` holds for every real time. */
 export const FAR_FUTURE = Number.MAX_SAFE_INTEGER;
-
-/** sqlite-vec's largest `k` for one KNN query. */
-const MAX_K = 4096;
 
 /** At most this many query tokens reach FTS5: bounds the cost of a hostile, very long query. */
 const MAX_QUERY_TOKENS = 64;
@@ -100,7 +98,7 @@ export class SqliteVectorIndex implements VectorIndex {
   /** Inserts or replaces documents (embedding, text and metadata), all in one transaction. */
   async upsert(scope: Scope, docs: readonly VectorDoc[]): Promise<void> {
     const key = checkedScopeKey(scope);
-    for (const doc of docs) this.validateDoc(doc);
+    for (const doc of docs) validateDoc(doc, this.dimensions);
     this.run(() =>
       this.db.transaction(() => {
         for (const doc of docs) this.upsertOne(key, doc);
@@ -189,7 +187,7 @@ export class SqliteVectorIndex implements VectorIndex {
   /** Nearest neighbours by cosine similarity (score = 1 - cosine distance), filters inside the KNN. */
   async searchDense(scope: Scope, vector: readonly number[], k: number, filter?: SearchFilter): Promise<ScoredId[]> {
     const key = checkedScopeKey(scope);
-    this.assertVector(vector);
+    assertVector(vector, this.dimensions);
     const limit = clampK(k);
     const where = metadataClause(filter, '');
     if (limit === 0 || where === null) return [];
@@ -260,32 +258,6 @@ export class SqliteVectorIndex implements VectorIndex {
     return stmt;
   }
 
-  private validateDoc(doc: VectorDoc): void {
-    if (typeof doc.id !== 'string' || doc.id === '') throw new ValidationError('document id must be a non-empty string');
-    if (typeof doc.text !== 'string') throw new ValidationError(`document ${doc.id}: text must be a string`);
-    this.assertVector(doc.embedding, doc.id);
-    assertOneOf('kind', doc.kind, MEMORY_KINDS);
-    assertOneOf('granularity', doc.granularity, GRANULARITIES);
-    assertOneOf('status', doc.status, MEMORY_STATUSES);
-    assertTime('validFrom', doc.validFrom);
-    assertTime('validTo', doc.validTo);
-    assertTime('recordedAt', doc.recordedAt);
-    assertTime('supersededAt', doc.supersededAt);
-  }
-
-  private assertVector(vector: readonly number[], id?: string): void {
-    const what = id === undefined ? 'query vector' : `embedding of ${id}`;
-    if (!Array.isArray(vector) || vector.length !== this.dimensions) {
-      throw new ValidationError(
-        `${what} has ${Array.isArray(vector) ? vector.length : 'no'} dimensions, the index has ${this.dimensions}`,
-        { field: 'embedding', expected: this.dimensions },
-      );
-    }
-    if (!vector.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-      throw new ValidationError(`${what} contains a non-finite number`, { field: 'embedding' });
-    }
-  }
-
   private run<T>(fn: () => T): T {
     try {
       return fn();
@@ -300,23 +272,6 @@ function checkedScopeKey(scope: Scope): string {
   assertScopeId('tenant', scope?.tenantId);
   assertScopeId('user', scope?.userId);
   return scopeKey(scope);
-}
-
-/** KNN `k` within sqlite-vec's bounds. */
-function clampK(k: number): number {
-  return Number.isFinite(k) ? Math.min(MAX_K, Math.max(0, Math.floor(k))) : 0;
-}
-
-function assertOneOf(field: string, value: unknown, allowed: readonly string[]): void {
-  if (typeof value !== 'string' || !allowed.includes(value)) {
-    throw new ValidationError(`${field} must be one of ${allowed.join(', ')}, got ${String(value)}`, { field });
-  }
-}
-
-function assertTime(field: string, value: number | null): void {
-  if (value !== null && !Number.isSafeInteger(value)) {
-    throw new ValidationError(`${field} must be an integer time in ms, got ${value}`, { field });
-  }
 }
 
 /**
@@ -349,11 +304,4 @@ function metadataClause(filter: SearchFilter | undefined, prefix: string): Claus
     params.push(t, t);
   }
   return { sql: parts.map((p) => ` AND ${p}`).join(''), params };
-}
-
-function checkedInstant(field: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > FAR_FUTURE) {
-    throw new ValidationError(`${field} must be a finite time in ms, got ${value}`, { field });
-  }
-  return value;
 }

@@ -9,6 +9,7 @@ import type { ExecutionContext } from 'ava';
 import { ValidationError } from '../../core/errors.js';
 import type { CheckpointStore, GraphEdge, GraphMemory, MemoryGraph, Neighbourhood } from '../../core/ports.js';
 import type { Scope } from '../../core/scope.js';
+import { HOSTILE_GRAPH_STRINGS, graphMemoryFixture as mem } from '../helpers/fixtures.js';
 
 /** The graph surface the GraphProjection needs. */
 export type ContractGraph = MemoryGraph & CheckpointStore & { clear(): Promise<void>; reset(projector: string): Promise<void> };
@@ -17,6 +18,22 @@ export type ContractGraph = MemoryGraph & CheckpointStore & { clear(): Promise<v
 export type GraphCounts = Readonly<
   Record<'Memory' | 'Entity' | 'Message' | 'MENTIONS' | 'RELATES' | 'ASSOCIATED' | 'SOURCED_FROM', number>
 >;
+
+/** The counts of every label and edge type, queried one after another (a connection may run one at a time). */
+export async function graphCountsOf(
+  node: (label: string) => Promise<number>,
+  rel: (type: string) => Promise<number>,
+): Promise<GraphCounts> {
+  return {
+    Memory: await node('Memory'),
+    Entity: await node('Entity'),
+    Message: await node('Message'),
+    MENTIONS: await rel('MENTIONS'),
+    RELATES: await rel('RELATES'),
+    ASSOCIATED: await rel('ASSOCIATED'),
+    SOURCED_FROM: await rel('SOURCED_FROM'),
+  };
+}
 
 /** One opened graph under test. */
 export interface MemoryGraphSubject {
@@ -47,23 +64,6 @@ interface Fixture {
   scope(tenant: string, user: string): Scope;
   /** A namespaced projector name. */
   projector(name: string): string;
-}
-
-function mem(id: string, entities: string[], extra: Partial<GraphMemory> = {}): GraphMemory {
-  return {
-    id,
-    text: `memory text ${id}`,
-    kind: 'fact',
-    status: 'active',
-    entities,
-    triple: null,
-    validFrom: 1_000,
-    validTo: null,
-    recordedAt: 2_000,
-    supersededAt: null,
-    sourceMessageIds: [`msg-${id}`],
-    ...extra,
-  };
 }
 
 function memoryIds(n: Neighbourhood): string[] {
@@ -408,16 +408,7 @@ export function memoryGraphContract(
   test(`${name}: hostile strings are plain data; bad input is a ValidationError`, async (t) => {
     const f = await fixture(t);
     const A = f.scope('t1', 'u1');
-    const hostile = [
-      "O'Brien",
-      'say "hi"',
-      'back`tick`',
-      "x'}) MATCH (n) DETACH DELETE n //",
-      '`]->(m) DETACH DELETE m; RETURN 1 AS `x',
-      '$tenant',
-      'line\nbreak \\ slash',
-      'Ünïcødé ☃ 名前',
-    ];
+    const hostile = HOSTILE_GRAPH_STRINGS;
     await f.graph.upsertMemory(A, mem(f.id('keep'), ['Anchor']));
     for (const [i, name] of hostile.entries()) {
       await f.graph.upsertMemory(A, mem(f.id(`h${i}`), [name, 'Anchor'], {

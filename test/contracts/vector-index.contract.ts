@@ -9,6 +9,7 @@ import { ValidationError } from '../../core/errors.js';
 import { MEMORY_STATUSES } from '../../core/model.js';
 import type { ScoredId, SearchFilter, VectorDoc, VectorIndex } from '../../core/ports.js';
 import type { Scope } from '../../core/scope.js';
+import { vectorDocFixture } from '../helpers/fixtures.js';
 
 /** What the contract needs from an adapter under test. */
 export interface VectorIndexSubject {
@@ -385,19 +386,7 @@ function helpers({ dims }: VectorIndexSubject): Helpers {
     return v;
   };
   return {
-    doc: (id, text, embedding, over = {}) => ({
-      id,
-      text,
-      embedding,
-      kind: 'fact',
-      granularity: 'fact',
-      status: 'active',
-      validFrom: 100,
-      validTo: null,
-      recordedAt: 100,
-      supersededAt: null,
-      ...over,
-    }),
+    doc: vectorDocFixture,
     e,
     mix: (x, y) => {
       const v = zero();

@@ -1,6 +1,7 @@
-/** Builders of candidates and memory states for the stage-core tests. */
+/** Builders of candidates, memory states, graph memories and index documents for tests. */
 import type { Memory, SourceRef, Triple } from '../../core/model.js';
 import type { AssociatedCandidate } from '../../core/pipeline.js';
+import type { GraphMemory, VectorDoc } from '../../core/ports.js';
 import { textHashOf } from '../../core/text.js';
 
 /** A source reference to a message of one test conversation. */
@@ -69,3 +70,50 @@ export function memoryFixture(id: string, text: string, over: Partial<Memory> = 
     ...over,
   };
 }
+
+/** An active fact for the graph mentioning `entities`, valid from t=1000, recorded at t=2000; `over` replaces any field. */
+export function graphMemoryFixture(id: string, entities: string[], over: Partial<GraphMemory> = {}): GraphMemory {
+  return {
+    id,
+    text: `memory text ${id}`,
+    kind: 'fact',
+    status: 'active',
+    entities,
+    triple: null,
+    validFrom: 1_000,
+    validTo: null,
+    recordedAt: 2_000,
+    supersededAt: null,
+    sourceMessageIds: [`msg-${id}`],
+    ...over,
+  };
+}
+
+/** A vector-index document: active fact, valid and known from t=100 on; `over` replaces any field. */
+export function vectorDocFixture(id: string, text: string, embedding: number[], over: Partial<VectorDoc> = {}): VectorDoc {
+  return {
+    id,
+    text,
+    embedding,
+    kind: 'fact',
+    granularity: 'fact',
+    status: 'active',
+    validFrom: 100,
+    validTo: null,
+    recordedAt: 100,
+    supersededAt: null,
+    ...over,
+  };
+}
+
+/** Names that would break a graph query built by string concatenation (quotes, backticks, Cypher, parameters). */
+export const HOSTILE_GRAPH_STRINGS: readonly string[] = [
+  "O'Brien",
+  'say "hi"',
+  'back`tick`',
+  "x'}) MATCH (n) DETACH DELETE n //",
+  '`]->(m) DETACH DELETE m; RETURN 1 AS `x',
+  '$tenant',
+  'line\nbreak \\ slash',
+  'Ünïcødé ☃ 名前',
+];

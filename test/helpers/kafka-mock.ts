@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KafkaEventLogOptions } from '../../infra/cluster/kafka-event-log.js';
 
 const SOURCE = fileURLToPath(new URL('../kafka-mock/mock-host.c', import.meta.url));
 const START_TIMEOUT_MS = 10_000;
@@ -104,5 +105,26 @@ export async function startKafkaMock(topics: readonly KafkaMockTopic[]): Promise
       })();
       return stopped;
     },
+  };
+}
+
+/**
+ * KafkaEventLog options for a mock cluster (an unreachable address when it is not running): no
+ * idempotent producer (the mock's metadata has no broker 0 for InitProducerId), short group timings.
+ */
+export function mockLogOptions(mock: KafkaMock | null, extra: Partial<KafkaEventLogOptions> = {}): KafkaEventLogOptions {
+  return {
+    brokers: mock?.brokers ?? ['127.0.0.1:9'],
+    clientId: 'engram-mock-test',
+    replicationFactor: 1,
+    idempotent: false,
+    logLevel: 'nothing',
+    connectionTimeoutMs: 2000,
+    retries: 2,
+    sessionTimeoutMs: 4000,
+    rebalanceTimeoutMs: 2000,
+    heartbeatIntervalMs: 300,
+    maxWaitTimeMs: 100,
+    ...extra,
   };
 }

@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import type { GraphMemory } from '../../core/ports.js';
 import type { Scope } from '../../core/scope.js';
 import { LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
 import type { CypherParams } from '../../infra/graph/cypher.js';
 import { CYPHER } from '../../infra/graph/cypher.js';
+import { graphMemoryFixture as mem } from '../helpers/fixtures.js';
 
 /** Every statement of a (possibly nested) catalogue, with its dotted name. */
 function statementsOf(catalogue: object, prefix = ''): Map<string, string> {
@@ -43,23 +43,6 @@ const FORBIDDEN: readonly (readonly [string, RegExp])[] = [
 /** The `$name` parameters a statement refers to. */
 function parametersOf(statement: string): string[] {
   return [...new Set([...statement.matchAll(/\$(\w+)/g)].map((m) => m[1] as string))];
-}
-
-function mem(id: string, entities: string[], extra: Partial<GraphMemory> = {}): GraphMemory {
-  return {
-    id,
-    text: `text of ${id}`,
-    kind: 'fact',
-    status: 'active',
-    entities,
-    triple: null,
-    validFrom: 1_000,
-    validTo: null,
-    recordedAt: 2_000,
-    supersededAt: null,
-    sourceMessageIds: [`msg-${id}`],
-    ...extra,
-  };
 }
 
 test('the catalogue is non-trivial and every statement stays inside the shared Cypher subset', (t) => {

@@ -16,7 +16,7 @@ import { loadConfig, requireCluster } from '../../infra/config.js';
 import { partitionForKey } from '../../infra/embedded/partitioner.js';
 import { EVENT_LOG_CONTRACT_TOPICS, drain, eventLogContract, fetchUntil, keysByPartition } from '../contracts/event-log.contract.js';
 import type { KafkaMock } from '../helpers/kafka-mock.js';
-import { startKafkaMock } from '../helpers/kafka-mock.js';
+import { mockLogOptions, startKafkaMock } from '../helpers/kafka-mock.js';
 
 const { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSNonRetriableError, KafkaJSProtocolError } = kafkajs;
 
@@ -40,23 +40,9 @@ test.after.always(async () => {
 
 const wire = mock ? test : test.skip;
 
-/** Options for the mock: no idempotent producer (the mock's metadata has no broker 0 for InitProducerId), short group timings. */
+/** The mock's options (mockLogOptions) with this file's client id and a 20 s operation timeout. */
 function options(extra: Partial<KafkaEventLogOptions> = {}): KafkaEventLogOptions {
-  return {
-    brokers: mock?.brokers ?? ['127.0.0.1:9'],
-    clientId: 'engram-wire-test',
-    replicationFactor: 1,
-    idempotent: false,
-    logLevel: 'nothing',
-    connectionTimeoutMs: 2000,
-    retries: 2,
-    sessionTimeoutMs: 4000,
-    rebalanceTimeoutMs: 2000,
-    heartbeatIntervalMs: 300,
-    maxWaitTimeMs: 100,
-    operationTimeoutMs: 20_000,
-    ...extra,
-  };
+  return mockLogOptions(mock, { clientId: 'engram-wire-test', operationTimeoutMs: 20_000, ...extra });
 }
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);

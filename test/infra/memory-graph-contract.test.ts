@@ -13,7 +13,7 @@ import type { GraphMemory, Neighbourhood, ScoredId } from '../../core/ports.js';
 import type { Scope } from '../../core/scope.js';
 import { GRAPH_FILE, LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
 import type { ContractGraph, GraphCounts } from '../contracts/memory-graph.contract.js';
-import { memoryGraphContract } from '../contracts/memory-graph.contract.js';
+import { graphCountsOf, memoryGraphContract } from '../contracts/memory-graph.contract.js';
 
 /** A LadybugMemoryGraph that can be closed and reopened under the same object. */
 class ReopenableGraph implements ContractGraph {
@@ -74,15 +74,7 @@ class ReopenableGraph implements ContractGraph {
     try {
       const node = (label: string): Promise<number> => count(`MATCH (n:${label}) RETURN count(n) AS c`);
       const rel = (type: string): Promise<number> => count(`MATCH ()-[r:${type}]->() RETURN count(r) AS c`);
-      return {
-        Memory: await node('Memory'),
-        Entity: await node('Entity'),
-        Message: await node('Message'),
-        MENTIONS: await rel('MENTIONS'),
-        RELATES: await rel('RELATES'),
-        ASSOCIATED: await rel('ASSOCIATED'),
-        SOURCED_FROM: await rel('SOURCED_FROM'),
-      };
+      return await graphCountsOf(node, rel);
     } finally {
       await conn.close();
       await db.close();

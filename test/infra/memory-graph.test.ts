@@ -5,10 +5,11 @@ import path from 'node:path';
 import test from 'ava';
 import lbug from '@ladybugdb/core';
 import { StorageError, ValidationError } from '../../core/errors.js';
-import type { GraphMemory, Neighbourhood } from '../../core/ports.js';
+import type { Neighbourhood } from '../../core/ports.js';
 import type { Scope } from '../../core/scope.js';
 import { GRAPH_FILE, LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
 import { GRAPH_SCHEMA, OPEN_END, entityNormOf, scoreRelated } from '../../infra/graph/cypher.js';
+import { HOSTILE_GRAPH_STRINGS, graphMemoryFixture as mem } from '../helpers/fixtures.js';
 
 const A: Scope = { tenantId: 't1', userId: 'u1' };
 const B: Scope = { tenantId: 't1', userId: 'u2' };
@@ -28,23 +29,6 @@ async function fresh(t: { teardown(fn: () => Promise<void>): void }): Promise<{ 
   });
   held.graph = await LadybugMemoryGraph.open(dir);
   return { graph: held.graph, dir };
-}
-
-function mem(id: string, entities: string[], extra: Partial<GraphMemory> = {}): GraphMemory {
-  return {
-    id,
-    text: `memory text ${id}`,
-    kind: 'fact',
-    status: 'active',
-    entities,
-    triple: null,
-    validFrom: 1_000,
-    validTo: null,
-    recordedAt: 2_000,
-    supersededAt: null,
-    sourceMessageIds: [`msg-${id}`],
-    ...extra,
-  };
 }
 
 interface Snapshot {
@@ -341,16 +325,7 @@ test('checkpoints save, load, overwrite and reset per projector; clear() keeps t
 
 test('hostile strings are stored verbatim and break nothing', async (t) => {
   const { graph } = await fresh(t);
-  const hostile = [
-    "O'Brien",
-    'say "hi"',
-    'back`tick`',
-    "x'}) MATCH (n) DETACH DELETE n //",
-    '`]->(m) DETACH DELETE m; RETURN 1 AS `x',
-    '$tenant',
-    'line\nbreak \\ slash',
-    'Ünïcødé ☃ 名前',
-  ];
+  const hostile = HOSTILE_GRAPH_STRINGS;
   await graph.upsertMemory(A, mem('keep', ['Anchor']));
   await graph.upsertMemory(B, mem('other', [hostile[3] as string]));
   for (const [i, name] of hostile.entries()) {

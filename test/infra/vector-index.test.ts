@@ -4,11 +4,11 @@ import path from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import { ConfigError, ValidationError } from '../../core/errors.js';
-import type { VectorDoc } from '../../core/ports.js';
 import type { Scope } from '../../core/scope.js';
 import { openMemoryDb } from '../../infra/embedded/memory-db.js';
 import type { MemoryDb } from '../../infra/embedded/memory-db.js';
 import { SqliteVectorIndex, toFtsQuery } from '../../infra/embedded/vector-index.js';
+import { vectorDocFixture as doc } from '../helpers/fixtures.js';
 
 const DIMS = 4;
 const A: Scope = { tenantId: 'acme', userId: 'alice' };
@@ -53,23 +53,6 @@ function open(dims = DIMS): Fixture {
 function close(f: Fixture): void {
   f.mdb.close();
   fs.rmSync(f.dir, { recursive: true, force: true });
-}
-
-/** A document with defaults: active fact, valid and known from t=100 on. */
-function doc(id: string, text: string, embedding: number[], over: Partial<VectorDoc> = {}): VectorDoc {
-  return {
-    id,
-    text,
-    embedding,
-    kind: 'fact',
-    granularity: 'fact',
-    status: 'active',
-    validFrom: 100,
-    validTo: null,
-    recordedAt: 100,
-    supersededAt: null,
-    ...over,
-  };
 }
 
 const ids = (rows: readonly { id: string }[]): string[] => rows.map((r) => r.id);

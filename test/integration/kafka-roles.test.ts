@@ -18,7 +18,7 @@ import { VectorProjection } from '../../streams/projectors/vector-projection.js'
 import { GraphProjection } from '../../streams/projectors/graph-projection.js';
 import { conversationRecordsOf } from '../../streams/publish.js';
 import { exampleEvents, openTestEngine, removeDir, tempDir } from '../helpers/engine.js';
-import { startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.js';
+import { mockLogOptions, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.js';
 import { projectionHash } from '../helpers/snapshot.js';
 
 const PARTITIONS = 4;
@@ -31,19 +31,7 @@ test.after.always(async () => {
 const wire = mock ? test.serial : test.skip;
 
 function options(): KafkaEventLogOptions {
-  return {
-    brokers: mock?.brokers ?? ['127.0.0.1:9'],
-    clientId: 'engram-roles-test',
-    replicationFactor: 1,
-    idempotent: false,
-    logLevel: 'nothing',
-    connectionTimeoutMs: 2000,
-    retries: 2,
-    sessionTimeoutMs: 4000,
-    rebalanceTimeoutMs: 2000,
-    heartbeatIntervalMs: 300,
-    maxWaitTimeMs: 100,
-  };
+  return mockLogOptions(mock, { clientId: 'engram-roles-test' });
 }
 
 async function dlqRecords(log: KafkaEventLog): Promise<LogRecord[]> {

@@ -18,7 +18,7 @@ import type { Scope } from '../../core/scope.js';
 import { Neo4jMemoryGraph, neo4jSchema } from '../../infra/cluster/neo4j-memory-graph.js';
 import { fromDriverValue } from '../../infra/cluster/neo4j-values.js';
 import type { GraphCounts } from '../contracts/memory-graph.contract.js';
-import { memoryGraphContract } from '../contracts/memory-graph.contract.js';
+import { graphCountsOf, memoryGraphContract } from '../contracts/memory-graph.contract.js';
 
 const url = process.env.NEO4J_URL ?? '';
 const user = process.env.NEO4J_USER ?? 'neo4j';
@@ -55,15 +55,7 @@ async function countsIn(driver: ReturnType<typeof neo4j.driver>, ns: string): Pr
   const node = (label: string): Promise<number> => n(`MATCH (x:${label}) WHERE x.tenant STARTS WITH $ns RETURN count(x) AS c`);
   const rel = (type: string): Promise<number> =>
     n(`MATCH (a)-[r:${type}]->() WHERE a.tenant STARTS WITH $ns RETURN count(r) AS c`);
-  return {
-    Memory: await node('Memory'),
-    Entity: await node('Entity'),
-    Message: await node('Message'),
-    MENTIONS: await rel('MENTIONS'),
-    RELATES: await rel('RELATES'),
-    ASSOCIATED: await rel('ASSOCIATED'),
-    SOURCED_FROM: await rel('SOURCED_FROM'),
-  };
+  return graphCountsOf(node, rel);
 }
 
 async function deleteNamespace(driver: ReturnType<typeof neo4j.driver>, ns: string): Promise<void> {
