@@ -4,11 +4,9 @@
  */
 import type { ConversationEvent, LogPosition } from '../core/model.js';
 import { TOPICS } from '../core/model.js';
-import type { Embedder, EventLog, MemoryGraph, MemoryState, MemoryStore, Neighbourhood, VectorIndex } from '../core/ports.js';
-import { scopeOf, type Scope } from '../core/scope.js';
-import type { MemoryDetail } from '../readmodels/memory-detail.js';
+import type { Embedder, EventLog, MemoryGraph, MemoryStore, VectorIndex } from '../core/ports.js';
+import { scopeOf } from '../core/scope.js';
 import { ReadModels } from '../readmodels/read-models.js';
-import type { SearchHit, SearchOptions } from '../readmodels/search.js';
 import { conversationRecordsOf } from '../streams/publish.js';
 import { readiness, type MemoryService, type ReadyReport } from './service.js';
 
@@ -20,35 +18,18 @@ export interface ClusterServiceDeps {
   readonly graph: MemoryGraph;
 }
 
-/** A scope no tenant can own (ids are validated), used only for readiness probes. */
+/** The scope readiness probes read (they never write, so any tenant may share the name). */
 const PROBE = scopeOf('engram-readyz', 'probe');
 
-export class ClusterService implements MemoryService {
-  private readonly reads: ReadModels;
-
+/** The read models plus publishing to Kafka and a readiness probe over every server. */
+export class ClusterService extends ReadModels implements MemoryService {
   constructor(private readonly deps: ClusterServiceDeps) {
-    this.reads = new ReadModels(deps);
+    super(deps);
   }
 
   publish(events: readonly ConversationEvent[]): Promise<LogPosition[]> {
     if (events.length === 0) return Promise.resolve([]);
     return this.deps.log.append(TOPICS.conversation, conversationRecordsOf(events));
-  }
-
-  search(scope: Scope, query: string, opts?: SearchOptions): Promise<SearchHit[]> {
-    return this.reads.search(scope, query, opts);
-  }
-
-  memory(scope: Scope, id: string): Promise<MemoryDetail> {
-    return this.reads.memory(scope, id);
-  }
-
-  memories(scope: Scope, all = false): Promise<MemoryState[]> {
-    return this.reads.memories(scope, all);
-  }
-
-  neighbourhood(scope: Scope, entity: string, depth = 1): Promise<Neighbourhood> {
-    return this.reads.neighbourhood(scope, entity, depth);
   }
 
   /** Kafka, Qdrant, Neo4j and the store each answer a trivial request. */

@@ -13,6 +13,7 @@ import { ValidationError } from '../../core/errors.js';
 import type { LogPosition } from '../../core/model.js';
 import type { LogConsumer, LogRecord } from '../../core/ports.js';
 import { KafkaError, guardKafka, kafkaClosed, kafkaTimeout, toKafkaError } from './kafka-errors.js';
+import { checkCount, commitTargets } from '../log-checks.js';
 
 /** Timing and buffering of consumers and readers. */
 export interface KafkaConsumerSettings {
@@ -203,9 +204,6 @@ export class LazyStart<T> {
   }
 }
 
-function checkCount(what: string, n: number, min: number): void {
-  if (!Number.isSafeInteger(n) || n < min) throw new ValidationError(`${what} must be an integer >= ${min}, got ${n}`);
-}
 
 /** A member of consumer group `groupId` on one topic. */
 export class KafkaLogConsumer implements LogConsumer {
@@ -251,17 +249,7 @@ export class KafkaLogConsumer implements LogConsumer {
     this.host.checkOpen('commit');
     if (this.closed) throw kafkaClosed('commit');
     const partitions = await this.host.partitions(this.topic);
-    const next = new Map<number, number>();
-    for (const r of records) {
-      if (r.topic !== this.topic) {
-        throw new ValidationError(`cannot commit ${r.topic} through a consumer of ${this.topic}`, { topic: r.topic });
-      }
-      if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= partitions) {
-        throw new ValidationError(`topic ${this.topic} has no partition ${r.partition}`);
-      }
-      checkCount('offset', r.offset, 0);
-      next.set(r.partition, Math.max(next.get(r.partition) ?? 0, r.offset + 1));
-    }
+    const next = commitTargets(this.topic, partitions, records);
     if (next.size === 0) return;
     const [marks, before] = await Promise.all([this.host.watermarks(this.topic), this.host.committed(this.groupId, this.topic)]);
     for (const [partition, n] of next) {

@@ -20,11 +20,11 @@ import type { KafkaConsumerSettings, KafkaLogHost } from './kafka-consumer.js';
 import { KafkaLogConsumer, withTimeout } from './kafka-consumer.js';
 import { KafkaError, guardKafka, kafkaClosed } from './kafka-errors.js';
 import { KafkaTopicReader } from './kafka-reader.js';
+import { LOG_NAME_RE, checkCount, checkName } from '../log-checks.js';
 
 const { Kafka: KafkaClient, logLevel: KafkaLogLevel } = kafkajs;
 
 // Kafka's legal topic names; group names follow the same rule, as in the embedded log.
-const NAME_RE = /^[A-Za-z0-9._-]{1,249}$/;
 const MAX_PARTITIONS = 10_000;
 
 /** The header that carries `AppendRecord.dedupKey`. */
@@ -76,15 +76,7 @@ const LOG_LEVELS: Readonly<Record<KafkaLogLevelName, number>> = {
   debug: KafkaLogLevel.DEBUG,
 };
 
-function checkName(kind: string, name: string): void {
-  if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    throw new ValidationError(`invalid ${kind} name ${JSON.stringify(name)}: expected ${NAME_RE.source}`, { [kind]: name });
-  }
-}
 
-function checkCount(what: string, n: number, min: number): void {
-  if (!Number.isSafeInteger(n) || n < min) throw new ValidationError(`${what} must be an integer >= ${min}, got ${n}`);
-}
 
 function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
   const v = value ?? fallback;
@@ -155,7 +147,7 @@ export class KafkaEventLog implements EventLog {
       throw new ConfigError(`invalid Kafka client id ${JSON.stringify(opts.clientId)}`);
     }
     const groupPrefix = opts.groupPrefix ?? '';
-    if (groupPrefix !== '' && !NAME_RE.test(groupPrefix)) throw new ConfigError(`invalid Kafka group prefix ${JSON.stringify(groupPrefix)}`);
+    if (groupPrefix !== '' && !LOG_NAME_RE.test(groupPrefix)) throw new ConfigError(`invalid Kafka group prefix ${JSON.stringify(groupPrefix)}`);
     const level = LOG_LEVELS[opts.logLevel ?? 'error'];
     if (level === undefined) throw new ConfigError(`unknown Kafka log level ${String(opts.logLevel)}`);
     const retries = positive('retries', opts.retries, 5, 0);

@@ -12,9 +12,9 @@ import { systemClock } from '../../core/random.js';
 import type { Db } from '../sqlite/open.js';
 import { guardSqlite, openDatabase } from '../sqlite/open.js';
 import { partitionForKey } from './partitioner.js';
+import { checkCount, checkName, commitTargets } from '../log-checks.js';
 
 // Kafka's legal topic names; group names follow the same rule here so they are safe everywhere.
-const NAME_RE = /^[A-Za-z0-9._-]{1,249}$/;
 const MAX_PARTITIONS = 10_000;
 
 const SCHEMA = `
@@ -52,17 +52,7 @@ interface RecordRow {
   timestamp: number;
 }
 
-function checkName(kind: string, name: string): void {
-  if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    throw new ValidationError(`invalid ${kind} name ${JSON.stringify(name)}: expected ${NAME_RE.source}`, { [kind]: name });
-  }
-}
 
-function checkCount(what: string, n: number, min: number): void {
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new ValidationError(`${what} must be an integer >= ${min}, got ${n}`);
-  }
-}
 
 function toRecord(topic: string, row: RecordRow): LogRecord {
   // Values stay Buffers (a Uint8Array) so Avro decoders can take them without a copy.
@@ -324,17 +314,7 @@ class SqliteLogConsumer implements LogConsumer {
   /** Commits, per partition, max(offset)+1; never backwards, never past the partition's end. */
   async commit(records: readonly LogPosition[]): Promise<void> {
     const partitions = this.log.partitionsSync(this.topic);
-    const next = new Map<number, number>();
-    for (const r of records) {
-      if (r.topic !== this.topic) {
-        throw new ValidationError(`cannot commit ${r.topic} through a consumer of ${this.topic}`, { topic: r.topic });
-      }
-      if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= partitions) {
-        throw new ValidationError(`topic ${this.topic} has no partition ${r.partition}`);
-      }
-      checkCount('offset', r.offset, 0);
-      next.set(r.partition, Math.max(next.get(r.partition) ?? 0, r.offset + 1));
-    }
+    const next = commitTargets(this.topic, partitions, records);
     for (const [partition, n] of next) {
       const end = this.log.endOffsetSync(this.topic, partition);
       if (n > end) {
