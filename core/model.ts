@@ -114,6 +114,7 @@ export interface Memory {
   readonly embedding: readonly number[];
   readonly embeddingModel: string;
   readonly importance: number;
+  /** Stability S in days of the forgetting curve R = exp(-Δt / S); importance sets its start, access and reinforcement raise it. */
   readonly strength: number;
   /** World time: when the memory became true / stopped being true. */
   readonly validFrom: number;
@@ -127,7 +128,7 @@ export interface Memory {
 }
 
 /** Lifecycle of a memory as the read side sees it. */
-export const MEMORY_STATUSES = ['active', 'invalidated', 'quarantined', 'forgotten', 'rejected'] as const;
+export const MEMORY_STATUSES = ['active', 'invalidated', 'quarantined', 'forgotten', 'rejected', 'archived'] as const;
 export type MemoryStatus = (typeof MEMORY_STATUSES)[number];
 
 export const DECISION_OPS = ['ADD', 'UPDATE', 'DELETE', 'NOOP'] as const;
@@ -232,7 +233,36 @@ export type MemoryEventPayload =
       readonly responsibilities: readonly ClusterWeight[];
       readonly links: readonly AssociationLink[];
     }
-  | { readonly type: 'LessonRecorded'; readonly lesson: Lesson };
+  | { readonly type: 'LessonRecorded'; readonly lesson: Lesson }
+  | {
+      /** Search returned these memories: each access raises their strength (forgetting curve). */
+      readonly type: 'MemoryAccessed';
+      readonly memoryIds: readonly string[];
+      readonly accessedAt: number;
+    }
+  | {
+      /** The forgetting pass found the memory's retention below the floor. */
+      readonly type: 'MemoryArchived';
+      readonly memoryId: string;
+      readonly version: number;
+      readonly retention: number;
+      readonly strength: number;
+      readonly reason: string;
+    }
+  | {
+      /** One language-model call of the pipeline, metered per tenant. */
+      readonly type: 'ModelCalled';
+      readonly purpose: string;
+      readonly model: string;
+      readonly promptHash: string;
+      readonly promptTokens: number;
+      readonly completionTokens: number;
+      readonly outcome: ModelCallOutcome;
+    };
+
+export const MODEL_CALL_OUTCOMES = ['ok', 'repaired', 'fallback', 'error'] as const;
+/** ok: valid output; repaired: valid after one repair prompt; fallback/error: the offline path was used. */
+export type ModelCallOutcome = (typeof MODEL_CALL_OUTCOMES)[number];
 
 export type MemoryEventType = MemoryEventPayload['type'];
 

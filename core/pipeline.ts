@@ -10,6 +10,7 @@ import type {
   Lesson,
   MemoryKind,
   MessageRole,
+  ModelCallOutcome,
   SourceRef,
   Triple,
 } from './model.js';
@@ -35,6 +36,8 @@ export interface CandidateUnit {
   readonly speaker: string;
   /** An explicit retraction ("I no longer…", "forget that…"): consolidation turns it into DELETE. */
   readonly retraction: boolean;
+  /** Set when a language model produced this unit: recorded as the memory's provenance. */
+  readonly producedBy?: { readonly model: string; readonly promptHash: string };
 }
 
 /** A candidate with its embedding. */
@@ -148,4 +151,25 @@ export type PlannedChange =
       readonly score: number;
       readonly reasons: readonly string[];
     }
-  | { readonly op: 'LESSON'; readonly lesson: Lesson; readonly causationId: string };
+  | { readonly op: 'LESSON'; readonly lesson: Lesson; readonly causationId: string }
+  | {
+      /** The forgetting pass: retention fell below the floor. */
+      readonly op: 'ARCHIVE';
+      readonly targetId: string;
+      readonly previousVersion: number;
+      readonly retention: number;
+      readonly strength: number;
+      readonly reason: string;
+      readonly causationId: string;
+    }
+  | { readonly op: 'USAGE'; readonly usage: ModelUsage; readonly causationId: string };
+
+/** One language-model call made by a stage; commit records it as a `ModelCalled` event. */
+export interface ModelUsage {
+  readonly purpose: 'extraction' | 'consolidation' | 'conflict';
+  readonly model: string;
+  readonly promptHash: string;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly outcome: ModelCallOutcome;
+}

@@ -69,6 +69,56 @@ export interface Embedder {
   embed(texts: readonly string[]): Promise<number[][]>;
 }
 
+// ---------------------------------------------------------------- LlmClient
+
+/** One chat message sent to a language model. */
+export interface LlmMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
+}
+
+/** A request for structured (JSON) output, described by a JSON schema. */
+export interface LlmRequest {
+  readonly messages: readonly LlmMessage[];
+  /** Name of the output schema (letters, digits, `_`, `-`). */
+  readonly schemaName: string;
+  /** JSON schema of the expected output object. */
+  readonly schema: Readonly<Record<string, unknown>>;
+  readonly maxTokens?: number;
+}
+
+/** What the model returned: the raw content (not yet validated) and token counts. */
+export interface LlmResponse {
+  readonly content: string;
+  readonly model: string;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+}
+
+/** An OpenAI-compatible chat model. Optional: the offline path works without one. */
+export interface LlmClient {
+  readonly model: string;
+  complete(request: LlmRequest): Promise<LlmResponse>;
+}
+
+// ---------------------------------------------------------------- KeyStore
+
+/**
+ * Per-user data keys for crypto-shredding (DESIGN.md erasure): log records holding a user's text
+ * are sealed with keys from the user's keyring; destroying a key makes those records unreadable.
+ * Key ids: `user` (the user's own key), `msg:<messageId>`, `mem:<memoryId>`.
+ */
+export interface KeyStore {
+  /** The key, created (32 random bytes) when absent. */
+  obtain(scope: Scope, keyId: string): Promise<Uint8Array>;
+  /** The key, or null when it never existed or was destroyed. */
+  get(scope: Scope, keyId: string): Promise<Uint8Array | null>;
+  /** Destroys these keys; returns how many existed. Idempotent. */
+  destroy(scope: Scope, keyIds: readonly string[]): Promise<number>;
+  /** Destroys the user's whole keyring; returns how many keys existed. Idempotent. */
+  destroyAll(scope: Scope): Promise<number>;
+}
+
 // ---------------------------------------------------------------- VectorIndex
 
 /** What the vector index stores of a memory. */

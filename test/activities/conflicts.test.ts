@@ -61,6 +61,8 @@ function rows(changes: readonly PlannedChange[]): Row[] {
         return ['QUARANTINE', ch.candidate.id];
       case 'LESSON':
         return ['LESSON', ch.lesson.id];
+      case 'USAGE':
+        return ['USAGE', ch.usage.model];
       default:
         return [ch.op, ch.targetId];
     }

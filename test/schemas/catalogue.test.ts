@@ -12,7 +12,9 @@ const MEMORY = [
   'ClusterAssigned',
   'ClusterModelFitted',
   'LessonRecorded',
+  'MemoryAccessed',
   'MemoryAdded',
+  'MemoryArchived',
   'MemoryForgotten',
   'MemoryInvalidated',
   'MemoryQuarantined',
@@ -20,6 +22,7 @@ const MEMORY = [
   'MemoryReleased',
   'MemoryRestored',
   'MemoryUpdated',
+  'ModelCalled',
 ];
 
 test('the catalogue has every event type, MessagePosted in two versions', (t) => {
