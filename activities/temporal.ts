@@ -55,6 +55,7 @@ export function temporalActivities(acts: MemoryActivities): MemoryActivities {
     consolidate: wrap('consolidate', acts.consolidate),
     resolveConflicts: wrap('resolveConflicts', acts.resolveConflicts),
     guard: wrap('guard', acts.guard),
+    decay: wrap('decay', acts.decay),
     commit: wrap('commit', acts.commit),
   };
 }

@@ -183,6 +183,19 @@ export interface MemoryState {
   readonly invalidatedBy: string | null;
   readonly clusters: readonly { component: number; weight: number }[];
   readonly links: readonly AssociationLink[];
+  /** Retrievals recorded since the stored strength was last set (forgetting curve). */
+  readonly accesses?: number;
+  /** Latest of recorded, reinforced and retrieved (system time, ms). */
+  readonly lastTouchedAt?: number;
+}
+
+/** Tokens a tenant's pipeline spent on one model for one purpose. */
+export interface ModelUsageTotal {
+  readonly model: string;
+  readonly purpose: string;
+  readonly calls: number;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
 }
 
 /** One entry of a memory's history. */
@@ -223,6 +236,8 @@ export interface MemoryStore {
   clusterModel(scope: Scope): Promise<{ modelId: string; parameters: string; memoryCount: number } | null>;
   /** Users known to a tenant (for the demo and listings). */
   users(tenantId: string): Promise<string[]>;
+  /** Language-model tokens metered for a tenant, per model and purpose. */
+  modelUsage(tenantId: string): Promise<ModelUsageTotal[]>;
 }
 
 // ---------------------------------------------------------------- MemoryGraph

@@ -15,6 +15,7 @@ import {
   defineQuery,
   defineSignal,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -24,7 +25,7 @@ import {
 } from '@temporalio/workflow';
 import type { MemoryActivities } from '../activities/index.js';
 import type { LogPosition, PositionedEvent } from '../core/model.js';
-import { initialState, processBatch, SEEN_LIMIT, type BatchActivities, type MemoryWorkflowState } from './process-batch.js';
+import { initialState, processBatch, processDecay, SEEN_LIMIT, type BatchActivities, type MemoryWorkflowState } from './process-batch.js';
 
 /** A batch the activities rejected for good (a non-retryable failure): skipped and recorded. */
 export interface FailedBatch {
@@ -47,6 +48,10 @@ export interface MemoryWorkflowInput {
   /** Batches skipped so far (kept so batch ids stay unique across skips and runs). */
   readonly failed?: readonly FailedBatch[];
   readonly skippedBatches?: number;
+  /** Run the forgetting pass after this long without events (ms); 0 or absent: never. */
+  readonly decayIntervalMs?: number;
+  /** Workflow time of the last forgetting pass (carried across continueAsNew). */
+  readonly lastDecayAt?: number;
 }
 
 /** What the Temporal UI (and `temporal workflow query`) shows for one user's workflow. */
@@ -109,6 +114,7 @@ export const ACTIVITY_OPTIONS: { readonly [K in keyof MemoryActivities]: Activit
   consolidate: { startToCloseTimeout: '2m', retry: RETRY_POLICY },
   resolveConflicts: { startToCloseTimeout: '1m', retry: RETRY_POLICY },
   guard: { startToCloseTimeout: '2m', retry: RETRY_POLICY },
+  decay: { startToCloseTimeout: '2m', retry: RETRY_POLICY },
   commit: { startToCloseTimeout: '1m', retry: RETRY_POLICY },
 };
 
@@ -127,6 +133,7 @@ function activityStubs(): BatchActivities {
     consolidate: stub('consolidate'),
     resolveConflicts: stub('resolveConflicts'),
     guard: stub('guard'),
+    decay: stub('decay'),
     commit: stub('commit'),
   };
 }
@@ -140,6 +147,8 @@ function historyIsLong(): boolean {
 /** Runs one user's memory pipeline forever (until terminated or cancelled). */
 export async function memoryWorkflow(input: MemoryWorkflowInput): Promise<never> {
   const { tenantId, userId, batchSize } = input;
+  const decayIntervalMs = input.decayIntervalMs ?? 0;
+  let lastDecayAt = input.lastDecayAt ?? Date.now();
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw ApplicationFailure.nonRetryable(`batchSize must be a positive integer, got ${String(batchSize)}`, 'ValidationError');
   }
@@ -172,7 +181,18 @@ export async function memoryWorkflow(input: MemoryWorkflowInput): Promise<never>
   }));
 
   for (;;) {
-    await condition(() => pending.length > 0);
+    // Histories written before the forgetting timer existed replay without it (patched is false there).
+    if (decayIntervalMs > 0 && patched('forgetting-pass')) {
+      const wait = Math.max(1, lastDecayAt + decayIntervalMs - Date.now());
+      const arrived = await condition(() => pending.length > 0, wait);
+      if (!arrived || Date.now() - lastDecayAt >= decayIntervalMs) {
+        lastDecayAt = Date.now();
+        state = await processDecay(acts, state, lastDecayAt, `${workflowInfo().workflowId}#decay@${lastDecayAt}`);
+        if (!arrived) continue;
+      }
+    } else {
+      await condition(() => pending.length > 0);
+    }
     const batch = pending.splice(0, batchSize);
     for (const e of batch) pendingIds.delete(e.event.eventId);
     const batchId = `${workflowInfo().workflowId}#${state.batches + skippedBatches + 1}`;
@@ -202,7 +222,17 @@ export async function memoryWorkflow(input: MemoryWorkflowInput): Promise<never>
     if (historyIsLong()) {
       // Let any signal handler in flight finish, then carry the buffer over to the next run.
       await condition(allHandlersFinished);
-      await continueAsNew<typeof memoryWorkflow>({ tenantId, userId, batchSize, state, pending: [...pending], failed, skippedBatches });
+      await continueAsNew<typeof memoryWorkflow>({
+        tenantId,
+        userId,
+        batchSize,
+        state,
+        pending: [...pending],
+        failed,
+        skippedBatches,
+        decayIntervalMs,
+        lastDecayAt,
+      });
     }
   }
 }

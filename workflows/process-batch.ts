@@ -68,7 +68,14 @@ export async function processBatch(
   });
   const resolved = await acts.resolveConflicts({ ...scope, after, changes: planned });
   const guarded = await acts.guard({ ...scope, after, changes: resolved });
-  const committed = await acts.commit({ ...scope, after, batchId, changes: guarded.changes, fitted: associated.fitted });
+  const committed = await acts.commit({
+    ...scope,
+    after,
+    batchId,
+    changes: guarded.changes,
+    fitted: associated.fitted,
+    ...(extracted.usage && extracted.usage.length > 0 ? { usage: extracted.usage } : {}),
+  });
 
   return {
     ...state,
@@ -77,6 +84,29 @@ export async function processBatch(
     lastCommitted: committed.last ?? state.lastCommitted,
     batches: state.batches + 1,
     eventsProcessed: state.eventsProcessed + fresh.length,
+    memoryEvents: state.memoryEvents + committed.events,
+  };
+}
+
+/**
+ * The forgetting pass for one user: archives memories whose retention at `now` fell below the
+ * floor. `now` comes from the orchestrator (Temporal's deterministic clock, or the runner's batch
+ * start), so a replay archives exactly the same memories.
+ */
+export async function processDecay(
+  acts: BatchActivities,
+  state: MemoryWorkflowState,
+  now: number,
+  batchId: string,
+): Promise<MemoryWorkflowState> {
+  const scope = { tenantId: state.tenantId, userId: state.userId };
+  const after = state.lastCommitted;
+  const changes = await acts.decay({ ...scope, after, now, batchId });
+  if (changes.length === 0) return state;
+  const committed = await acts.commit({ ...scope, after, batchId, changes, fitted: null });
+  return {
+    ...state,
+    lastCommitted: committed.last ?? state.lastCommitted,
     memoryEvents: state.memoryEvents + committed.events,
   };
 }

@@ -1,6 +1,7 @@
 import { derivedEventIdOf, memoryEventIdOf } from '../../core/ids.js';
 import type { Memory, MemoryEvent, MemoryEventPayload, Provenance } from '../../core/model.js';
-import type { AssociatedCandidate, PlannedChange } from '../../core/pipeline.js';
+import type { AssociatedCandidate, ModelUsage, PlannedChange } from '../../core/pipeline.js';
+import { DEFAULT_FORGETTING, initialStrength, type ForgettingOptions } from '../forget/retention.js';
 import type { Scope } from '../../core/scope.js';
 
 /** A cluster model fitted in this batch (from the associate stage): the ClusterModelFitted payload. */
@@ -14,6 +15,9 @@ export interface BuildEventsInput {
   readonly provenance: Provenance;
   readonly changes: readonly PlannedChange[];
   readonly fitted: FittedModel | null;
+  /** Language-model calls of the batch's extract stage (judgements arrive as USAGE changes). */
+  readonly usage?: readonly ModelUsage[];
+  readonly forgetting?: ForgettingOptions;
 }
 
 /** Turns a candidate into the memory record it becomes at a given id and version. */
@@ -24,6 +28,7 @@ export function memoryFromCandidate(
   version: number,
   recordedAt: number,
   provenance: Provenance,
+  forgetting: ForgettingOptions = DEFAULT_FORGETTING,
 ): Memory {
   return {
     id,
@@ -38,14 +43,15 @@ export function memoryFromCandidate(
     embedding: [...c.embedding],
     embeddingModel: c.embeddingModel,
     importance: c.importance,
-    strength: 1,
+    strength: initialStrength(c.importance, forgetting),
     validFrom: c.validFrom,
     validTo: null,
     recordedAt,
     supersededAt: null,
     version,
     sources: [...c.sources],
-    provenance,
+    // A unit a language model produced names that model and its prompt.
+    provenance: c.producedBy ? { ...provenance, model: c.producedBy.model, promptHash: c.producedBy.promptHash } : provenance,
   };
 }
 
@@ -56,6 +62,7 @@ export function memoryFromCandidate(
  */
 export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
   const { scope, recordedAt, provenance } = input;
+  const forgetting = input.forgetting ?? DEFAULT_FORGETTING;
   const versions = new Map<string, number>();
   const next = (id: string, previous: number): number => {
     const v = Math.max(previous, versions.get(id) ?? 0) + 1;
@@ -75,6 +82,12 @@ export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
     });
   }
 
+  // The call's position in the batch keeps two identical calls distinct and a retry's ids stable.
+  const usage = (u: ModelUsage, causationId: string, slot: string): void => {
+    emit(derivedEventIdOf('model-called', input.batchId, slot), causationId, { type: 'ModelCalled', ...u });
+  };
+  (input.usage ?? []).forEach((u, i) => usage(u, input.batchId, `extract-${i}`));
+
   input.changes.forEach((change, index) => {
     switch (change.op) {
       case 'ADD':
@@ -82,7 +95,7 @@ export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
         const c = change.candidate;
         const id = change.op === 'ADD' ? c.id : change.targetId;
         const version = next(id, change.op === 'ADD' ? 0 : change.previousVersion);
-        const memory = memoryFromCandidate(scope, c, id, version, recordedAt, provenance);
+        const memory = memoryFromCandidate(scope, c, id, version, recordedAt, provenance, forgetting);
         const decision = { op: change.op, reason: change.reason, comparedWith: [...change.comparedWith] };
         const type = change.op === 'ADD' ? 'MemoryAdded' : 'MemoryUpdated';
         emit(
@@ -157,7 +170,7 @@ export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
         const version = next(c.id, 0);
         emit(memoryEventIdOf(c.id, version, 'MemoryQuarantined'), c.sourceEventId, {
           type: 'MemoryQuarantined',
-          memory: memoryFromCandidate(scope, c, c.id, version, recordedAt, provenance),
+          memory: memoryFromCandidate(scope, c, c.id, version, recordedAt, provenance, forgetting),
           score: change.score,
           reasons: [...change.reasons],
         });
@@ -168,6 +181,21 @@ export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
           type: 'LessonRecorded',
           lesson: change.lesson,
         });
+        break;
+      case 'ARCHIVE': {
+        const version = next(change.targetId, change.previousVersion);
+        emit(memoryEventIdOf(change.targetId, version, 'MemoryArchived'), change.causationId, {
+          type: 'MemoryArchived',
+          memoryId: change.targetId,
+          version,
+          retention: change.retention,
+          strength: change.strength,
+          reason: change.reason,
+        });
+        break;
+      }
+      case 'USAGE':
+        usage(change.usage, change.causationId, `change-${index}`);
         break;
     }
   });

@@ -16,7 +16,7 @@
 import { ValidationError } from '../../core/errors.js';
 import type { LifecycleCommand, PlannedChange } from '../../core/pipeline.js';
 import type { MemoryState } from '../../core/ports.js';
-import { round4 } from '../consolidate/claims.js';
+import { DEFAULT_FORGETTING, reinforcedStrength, type ForgettingOptions } from '../forget/retention.js';
 
 export interface LifecycleContext {
   /** messageId → memories sourced from it (any status). */
@@ -30,11 +30,11 @@ export interface LifecycleContext {
 }
 
 export interface LifecycleOptions {
-  /** Strength a thumbs-up adds (capped at 1). */
-  reinforce: number;
+  /** Forgetting curve: a thumbs-up reinforces like a repetition. */
+  forgetting: ForgettingOptions;
 }
 
-export const DEFAULT_LIFECYCLE_OPTIONS: Readonly<LifecycleOptions> = Object.freeze({ reinforce: 0.1 });
+export const DEFAULT_LIFECYCLE_OPTIONS: Readonly<LifecycleOptions> = Object.freeze({ forgetting: DEFAULT_FORGETTING });
 
 export const RESTORE_REASON = 'source of the newer fact was redacted/edited';
 
@@ -127,7 +127,7 @@ export function planLifecycle(
             causationId: cmd.causationId,
           });
         } else {
-          const strength = round4(Math.min(1, (strengths.get(s.memory.id) ?? s.memory.strength) + o.reinforce));
+          const strength = reinforcedStrength(strengths.get(s.memory.id) ?? s.memory.strength, o.forgetting);
           strengths.set(s.memory.id, strength);
           out.push({
             op: 'NOOP',

@@ -18,6 +18,7 @@
  * 6. anything else is an ADD (a functional fact with a new value is then closed off by conflict
  *    resolution, not here).
  */
+import { DEFAULT_FORGETTING, effectiveStrength, initialStrength, reinforcedStrength, type ForgettingOptions } from '../forget/retention.js';
 import { ValidationError } from '../../core/errors.js';
 import type { Granularity, MemoryKind, Triple } from '../../core/model.js';
 import type { AssociatedCandidate, PlannedChange } from '../../core/pipeline.js';
@@ -46,16 +47,13 @@ export interface Neighbour {
 export interface ConsolidateOptions {
   /** Cosine at or above which a memory of the same kind and granularity is a near duplicate. */
   duplicateThreshold: number;
-  /** Strength a duplicate adds to the memory it reinforces (capped at 1). */
-  reinforce: number;
-  /** Strength of a memory added earlier in the same batch (what commit gives a new memory). */
-  initialStrength: number;
+  /** Forgetting curve: a duplicate multiplies the strength of the memory it reinforces. */
+  forgetting: ForgettingOptions;
 }
 
 export const DEFAULT_CONSOLIDATE_OPTIONS: Readonly<ConsolidateOptions> = Object.freeze({
   duplicateThreshold: 0.92,
-  reinforce: 0.1,
-  initialStrength: 1,
+  forgetting: DEFAULT_FORGETTING,
 });
 
 export interface ConsolidateContext {
@@ -110,7 +108,7 @@ export function consolidate(
     if (retired.has(id)) return null;
     const l = live.get(id);
     if (l) return l;
-    return state.status === 'active' ? knownOfState(state) : null;
+    return state.status === 'active' ? knownOfState(state, o.forgetting) : null;
   };
 
   for (const c of candidates) {
@@ -180,14 +178,14 @@ function decide(
   const compared = (first: string): string[] => [first, ...examined.filter((id) => id !== first)];
 
   const noop = (k: Known, reason: string): PlannedChange[] => {
-    const strength = round4(Math.min(1, k.strength + o.reinforce));
+    const strength = reinforcedStrength(k.strength, o.forgetting);
     live.set(k.id, { ...k, strength });
     return [
       { op: 'NOOP', targetId: k.id, strength, reason, comparedWith: compared(k.id), causationId: c.sourceEventId },
     ];
   };
   const add = (reason: string): PlannedChange[] => {
-    live.set(c.id, knownOfCandidate(c, c.id, 1, o.initialStrength));
+    live.set(c.id, knownOfCandidate(c, c.id, 1, initialStrength(c.importance, o.forgetting)));
     return [{ op: 'ADD', candidate: c, reason, comparedWith: examined }];
   };
 
@@ -298,7 +296,8 @@ function moreSpecific(newText: string, nt: Triple, oldText: string, ot: Triple):
   return null;
 }
 
-function knownOfState(s: MemoryState): Known {
+/** A stored memory as consolidation sees it; retrievals since its last reinforcement count towards its strength. */
+function knownOfState(s: MemoryState, forgetting: ForgettingOptions): Known {
   const m = s.memory;
   return {
     id: m.id,
@@ -309,7 +308,7 @@ function knownOfState(s: MemoryState): Known {
     triple: m.triple,
     embedding: m.embedding,
     version: s.version,
-    strength: m.strength,
+    strength: effectiveStrength(m.strength, s.accesses ?? 0, forgetting),
     validFrom: m.validFrom,
     changed: false,
   };
@@ -339,8 +338,9 @@ function optionsOf(opts: Partial<ConsolidateOptions>): ConsolidateOptions {
     }
   };
   unit('duplicateThreshold', o.duplicateThreshold, Number.MIN_VALUE);
-  unit('reinforce', o.reinforce, 0);
-  unit('initialStrength', o.initialStrength, 0);
+  if (!Number.isFinite(o.forgetting.reinforce) || o.forgetting.reinforce < 1) {
+    throw new ValidationError(`consolidate option forgetting.reinforce must be a factor >= 1, got ${o.forgetting.reinforce}`);
+  }
   return o;
 }
 

@@ -12,7 +12,7 @@
 import { ValidationError } from '../../core/errors.js';
 import { memoryIdOf } from '../../core/ids.js';
 import type { MessageRole, PositionedEvent, SourceRef } from '../../core/model.js';
-import type { CandidateUnit, LifecycleCommand, SessionTurn } from '../../core/pipeline.js';
+import type { ModelUsage, CandidateUnit, LifecycleCommand, SessionTurn } from '../../core/pipeline.js';
 import { scopeOf, type Scope } from '../../core/scope.js';
 import { addTurn, staleSessions, turnOfMessage, turnsOf, withEditedText, withoutMessage, withoutSession } from './buffer.js';
 import { entitiesOf } from './entities.js';
@@ -36,6 +36,8 @@ export interface ExtractOutput {
   readonly candidates: CandidateUnit[];
   readonly lifecycle: LifecycleCommand[];
   readonly sessionTurns: SessionTurn[];
+  /** Language-model calls made for this batch (none offline). */
+  readonly usage?: ModelUsage[];
 }
 
 /** Tunables of the extractor. */

@@ -22,6 +22,8 @@ export class TemporalUnavailableError extends EngramError {
 export interface TemporalHandOffOptions {
   readonly taskQueue: string;
   readonly batchSize: number;
+  /** Forgetting pass interval for newly started workflows (ms; 0 = off). */
+  readonly decayIntervalMs?: number;
   readonly workflowIdReusePolicy?: WorkflowIdReusePolicy;
   /** Largest signal payload (JSON bytes, approximate) before events are split over several signals. */
   readonly maxSignalBytes?: number;
@@ -78,7 +80,7 @@ export function temporalHandOff(client: Client, opts: TemporalHandOffOptions): H
         await client.workflow.signalWithStart(memoryWorkflow, {
           workflowId,
           taskQueue: opts.taskQueue,
-          args: [{ tenantId: scope.tenantId, userId: scope.userId, batchSize: opts.batchSize }],
+          args: [{ tenantId: scope.tenantId, userId: scope.userId, batchSize: opts.batchSize, decayIntervalMs: opts.decayIntervalMs ?? 0 }],
           signal: eventsSignal,
           signalArgs: [chunk],
           ...(opts.workflowIdReusePolicy === undefined ? {} : { workflowIdReusePolicy: opts.workflowIdReusePolicy }),

@@ -11,7 +11,7 @@ import { guardSqlite, openDatabase, sqliteError } from '../sqlite/open.js';
 import type { Db } from '../sqlite/open.js';
 
 /** Bumped whenever the DDL below changes incompatibly; older files are migrated on open. */
-export const MEMORY_DB_SCHEMA_VERSION = 1;
+export const MEMORY_DB_SCHEMA_VERSION = 2;
 
 /** sqlite-vec's compile-time limit on vector dimensions (SQLITE_VEC_VEC0_MAX_DIMENSIONS). */
 const MAX_DIMENSIONS = 8192;
@@ -125,6 +125,8 @@ function createSchema(db: Db, dimensions: number): number {
       decision_reason    TEXT NOT NULL DEFAULT '',
       clusters_json      TEXT NOT NULL DEFAULT '[]',
       links_json         TEXT NOT NULL DEFAULT '[]',
+      accesses           INTEGER NOT NULL DEFAULT 0,
+      last_touched_at    INTEGER,
       PRIMARY KEY (tenant_id, user_id, id)
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS mem_memories_hash ON mem_memories (tenant_id, user_id, text_hash);
@@ -166,6 +168,17 @@ function createSchema(db: Db, dimensions: number): number {
       PRIMARY KEY (tenant_id, user_id, id)
     ) WITHOUT ROWID;
 
+    -- Language-model tokens per tenant (ModelCalled events), for metering.
+    CREATE TABLE IF NOT EXISTS mem_model_usage (
+      tenant_id         TEXT NOT NULL,
+      model             TEXT NOT NULL,
+      purpose           TEXT NOT NULL,
+      calls             INTEGER NOT NULL,
+      prompt_tokens     INTEGER NOT NULL,
+      completion_tokens INTEGER NOT NULL,
+      PRIMARY KEY (tenant_id, model, purpose)
+    ) WITHOUT ROWID;
+
     CREATE TABLE IF NOT EXISTS mem_cluster_models (
       tenant_id    TEXT NOT NULL,
       user_id      TEXT NOT NULL,
@@ -176,8 +189,19 @@ function createSchema(db: Db, dimensions: number): number {
       PRIMARY KEY (tenant_id, user_id)
     ) WITHOUT ROWID;
   `);
+  migrateToV2(db);
   createVectorTables(db, dims);
   return dims;
+}
+
+/** Version 2 added the forgetting curve's recall columns; files of version 1 get them here. */
+function migrateToV2(db: Db): void {
+  const columns = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('mem_memories')").all().map((c) => c.name));
+  if (!columns.has('accesses')) db.exec('ALTER TABLE mem_memories ADD COLUMN accesses INTEGER NOT NULL DEFAULT 0');
+  if (!columns.has('last_touched_at')) {
+    db.exec('ALTER TABLE mem_memories ADD COLUMN last_touched_at INTEGER');
+    db.exec('UPDATE mem_memories SET last_touched_at = recorded_at');
+  }
 }
 
 /** Creates the vec0 and FTS5 virtual tables if missing (also used by the index's `clear()`). */

@@ -17,7 +17,7 @@ import type {
   MemoryKind,
   MemoryStatus,
 } from '../../core/model.js';
-import type { ListOptions, MemoryState, MemoryStore, MemoryVersion } from '../../core/ports.js';
+import type { ListOptions, MemoryState, MemoryStore, MemoryVersion, ModelUsageTotal } from '../../core/ports.js';
 import { assertScopeId, scopeOf } from '../../core/scope.js';
 import type { Scope } from '../../core/scope.js';
 import { textHashOf } from '../../core/text.js';
@@ -60,6 +60,8 @@ interface Row {
   invalidated_by: string | null;
   clusters_json: string;
   links_json: string;
+  accesses: number;
+  last_touched_at: number | null;
 }
 
 interface HistoryRow {
@@ -85,7 +87,7 @@ interface Lifecycle {
 }
 
 const ROW_COLUMNS = `tenant_id, user_id, id, status, version, kind, memory_json, embedding, quarantine_reasons,
-  decision_reason, invalidated_by, clusters_json, links_json`;
+  decision_reason, invalidated_by, clusters_json, links_json, accesses, last_touched_at`;
 
 /** Lower-cased, NFKC, trimmed, single-spaced: how triple subjects and predicates are matched. */
 export function tripleKey(value: string): string {
@@ -111,16 +113,33 @@ export class SqliteMemoryStore implements MemoryStore {
       putRow: db.prepare(
         `INSERT OR REPLACE INTO mem_memories (tenant_id, user_id, id, status, version, kind, text_hash, subject_key,
            predicate_key, invalidated_by, recorded_at, memory_json, embedding, quarantine_reasons, decision_reason,
-           clusters_json, links_json)
+           clusters_json, links_json, accesses, last_touched_at)
          VALUES (@tenant_id, @user_id, @id, @status, @version, @kind, @text_hash, @subject_key, @predicate_key,
            @invalidated_by, @recorded_at, @memory_json, @embedding, @quarantine_reasons, @decision_reason,
-           @clusters_json, @links_json)`,
+           @clusters_json, @links_json, @accesses, @last_touched_at)`,
       ),
       setLifecycle: db.prepare(
         `UPDATE mem_memories SET status = ?, version = ?, memory_json = ?, invalidated_by = ?, decision_reason = ?,
            quarantine_reasons = ? WHERE ${scoped} AND id = ?`,
       ),
       setMemoryJson: db.prepare(`UPDATE mem_memories SET memory_json = ? WHERE ${scoped} AND id = ?`),
+      // A reinforcement folds the retrievals so far into the stored strength and restarts the clock.
+      reinforce: db.prepare(
+        `UPDATE mem_memories SET memory_json = ?, accesses = 0, last_touched_at = max(coalesce(last_touched_at, 0), ?)
+         WHERE ${scoped} AND id = ?`,
+      ),
+      access: db.prepare(
+        `UPDATE mem_memories SET accesses = accesses + 1, last_touched_at = max(coalesce(last_touched_at, 0), ?)
+         WHERE ${scoped} AND id = ? AND status <> 'forgotten'`,
+      ),
+      addUsage: db.prepare(
+        `INSERT INTO mem_model_usage (tenant_id, model, purpose, calls, prompt_tokens, completion_tokens) VALUES (?, ?, ?, 1, ?, ?)
+         ON CONFLICT (tenant_id, model, purpose) DO UPDATE SET calls = calls + 1,
+           prompt_tokens = prompt_tokens + excluded.prompt_tokens, completion_tokens = completion_tokens + excluded.completion_tokens`,
+      ),
+      usage: db.prepare<[string], { model: string; purpose: string; calls: number; prompt_tokens: number; completion_tokens: number }>(
+        'SELECT model, purpose, calls, prompt_tokens, completion_tokens FROM mem_model_usage WHERE tenant_id = ? ORDER BY model, purpose',
+      ),
       setClusters: db.prepare(`UPDATE mem_memories SET clusters_json = ?, links_json = ? WHERE ${scoped} AND id = ?`),
       addSource: db.prepare(
         'INSERT OR IGNORE INTO mem_sources (tenant_id, user_id, message_id, memory_id) VALUES (?, ?, ?, ?)',
@@ -296,9 +315,18 @@ export class SqliteMemoryStore implements MemoryStore {
         const row = this.liveRow(scope, p.memoryId);
         if (row === null) return false;
         const memory: Memory = { ...parseMemoryJson(row.memory_json), strength: p.strength };
-        this.s.setMemoryJson.run(memoryJson(memory), scope.tenantId, scope.userId, p.memoryId);
+        this.s.reinforce.run(memoryJson(memory), event.recordedAt, scope.tenantId, scope.userId, p.memoryId);
         return false;
       }
+      case 'MemoryAccessed':
+        for (const id of new Set(p.memoryIds)) this.s.access.run(p.accessedAt, scope.tenantId, scope.userId, id);
+        return false;
+      case 'MemoryArchived':
+        this.changeLifecycle(scope, event, p.memoryId, p.version, (cur) => ({ ...cur, status: 'archived', reason: p.reason }));
+        return false;
+      case 'ModelCalled':
+        this.s.addUsage.run(scope.tenantId, p.model, p.purpose, p.promptTokens, p.completionTokens);
+        return false;
       case 'ClusterAssigned': {
         if (this.liveRow(scope, p.memoryId) === null) return false;
         const clusters = p.responsibilities.map(({ component, weight }) => ({ component, weight }));
@@ -350,6 +378,9 @@ export class SqliteMemoryStore implements MemoryStore {
       // Cluster assignments survive a new version until a ClusterAssigned replaces them.
       clusters_json: row?.clusters_json ?? '[]',
       links_json: row?.links_json ?? '[]',
+      // A new version is learnt again: the forgetting clock restarts; retrievals so far still count.
+      accesses: row?.accesses ?? 0,
+      last_touched_at: Math.max(row?.last_touched_at ?? 0, memory.recordedAt),
     });
     // Sources accumulate over versions, so erasing a message finds every memory it ever fed.
     for (const source of memory.sources) {
@@ -438,6 +469,8 @@ export class SqliteMemoryStore implements MemoryStore {
       decision_reason: '',
       clusters_json: '[]',
       links_json: '[]',
+      accesses: 0,
+      last_touched_at: null,
     });
   }
 
@@ -453,7 +486,7 @@ export class SqliteMemoryStore implements MemoryStore {
     this.run(() =>
       this.db
         .transaction(() => {
-          for (const table of ['mem_memories', 'mem_sources', 'mem_history', 'mem_lessons', 'mem_cluster_models']) {
+          for (const table of ['mem_memories', 'mem_sources', 'mem_history', 'mem_lessons', 'mem_cluster_models', 'mem_model_usage']) {
             this.db.prepare(`DELETE FROM ${table}`).run();
           }
           if (projector !== undefined) this.checkpoints.resetSync(projector);
@@ -572,6 +605,18 @@ export class SqliteMemoryStore implements MemoryStore {
     return this.run(() => this.s.users.all(tenantId)).map((r) => r.user_id);
   }
 
+  /** Language-model tokens metered for a tenant, per model and purpose. */
+  async modelUsage(tenantId: string): Promise<ModelUsageTotal[]> {
+    assertScopeId('tenant', tenantId);
+    return this.run(() => this.s.usage.all(tenantId)).map((r) => ({
+      model: r.model,
+      purpose: r.purpose,
+      calls: r.calls,
+      promptTokens: r.prompt_tokens,
+      completionTokens: r.completion_tokens,
+    }));
+  }
+
   /** Counts of a user's memories by status and kind. */
   async stats(scope: Scope): Promise<MemoryStats> {
     const s = checkedScope(scope);
@@ -666,5 +711,7 @@ function toState(row: Row): MemoryState | null {
     invalidatedBy: row.invalidated_by,
     clusters: JSON.parse(row.clusters_json) as { component: number; weight: number }[],
     links: JSON.parse(row.links_json) as AssociationLink[],
+    accesses: row.accesses,
+    lastTouchedAt: row.last_touched_at ?? memory.recordedAt,
   };
 }

@@ -316,10 +316,10 @@ test('forgetUser without allMemories is a ValidationError', (t) => {
   t.throws(() => planLifecycle([{ type: 'forgetUser', reason: 'x', causationId: 'e' }], ctxOf({})), { instanceOf: ValidationError });
 });
 
-test('feedback: down invalidates (never valid), up reinforces capped at 1; inactive or unknown memories are ignored', (t) => {
+test('feedback: down invalidates (never valid), up reinforces (x1.5, capped); inactive or unknown memories are ignored', (t) => {
   const wrong = mem('m-wrong', tri('Caroline', 'age', '40'), at(5));
-  const good = mem('m-good', null, at(0), { strength: 0.95 });
-  const mid = mem('m-mid', null, at(0), { strength: 0.5 });
+  const good = mem('m-good', null, at(0), { strength: 3000 });
+  const mid = mem('m-mid', null, at(0), { strength: 10 });
   const old = mem('m-old', null, at(0), { status: 'invalidated' });
   const out = planLifecycle(
     [
@@ -337,9 +337,9 @@ test('feedback: down invalidates (never valid), up reinforces capped at 1; inact
   t.deepEqual(
     out.slice(1).map((ch) => (ch.op === 'NOOP' ? [ch.targetId, ch.strength] : [ch.op])),
     [
-      ['m-good', 1],
-      ['m-mid', 0.6],
-      ['m-mid', 0.7],
+      ['m-good', 3650],
+      ['m-mid', 15],
+      ['m-mid', 22.5],
     ],
   );
 });

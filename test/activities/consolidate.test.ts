@@ -1,4 +1,5 @@
 import test from 'ava';
+import { DEFAULT_FORGETTING, initialStrength, reinforcedStrength } from '../../activities/forget/retention.js';
 import { ValidationError } from '../../core/errors.js';
 import type { Memory, MemoryKind } from '../../core/model.js';
 import type { AssociatedCandidate, PlannedChange } from '../../core/pipeline.js';
@@ -50,17 +51,20 @@ test('exact duplicate of the same kind is a NOOP that reinforces the existing me
   t.is(ch.op, 'NOOP');
   if (ch.op !== 'NOOP') return;
   t.is(ch.targetId, 'm1');
-  t.is(ch.strength, 0.65);
+  t.is(ch.strength, 0.825); // x1.5
   t.is(ch.causationId, 'ev-c1');
   t.deepEqual(ch.comparedWith, ['m1']);
   t.regex(ch.reason, /exact duplicate of m1/);
 });
 
-test('reinforcement is capped at 1 and honours opts.reinforce', (t) => {
-  const old = mem('m1', 'Caroline likes hiking', { strength: 0.8 });
+test('reinforcement multiplies the strength by the forgetting factor, capped', (t) => {
+  const old = mem('m1', 'Caroline likes hiking', { strength: 40 });
   const c = cand('c1', 'Caroline likes hiking');
-  const ch = only(consolidate([c], { neighbours: {}, exactMatches: { c1: [old] } }, { reinforce: 0.5 }));
-  t.is(ch.op === 'NOOP' && ch.strength, 1);
+  const forgetting = { ...DEFAULT_FORGETTING, reinforce: 2 };
+  const ch = only(consolidate([c], { neighbours: {}, exactMatches: { c1: [old] } }, { forgetting }));
+  t.is(ch.op === 'NOOP' && ch.strength, 80);
+  const capped = only(consolidate([c], { neighbours: {}, exactMatches: { c1: [old] } }, { forgetting: { ...forgetting, maxStrengthDays: 50 } }));
+  t.is(capped.op === 'NOOP' && capped.strength, 50);
 });
 
 test('same text of a different kind is not a duplicate', (t) => {
@@ -90,7 +94,7 @@ test('near duplicate at or above the threshold is a NOOP; below it an ADD', (t) 
   const dup = only(consolidate([c], { neighbours: { c1: [near(old, 0.95)] }, exactMatches: {} }));
   t.is(dup.op, 'NOOP');
   t.regex(dup.op === 'NOOP' ? dup.reason : '', /near duplicate of m1 \(cosine 0\.950/);
-  t.is(dup.op === 'NOOP' && dup.strength, 0.6);
+  t.is(dup.op === 'NOOP' && dup.strength, reinforcedStrength(old.memory.strength));
 
   const below = only(consolidate([c], { neighbours: { c1: [near(old, 0.9)] }, exactMatches: {} }));
   t.is(below.op, 'ADD');
@@ -279,7 +283,8 @@ test('intra-batch exact and near duplicates are NOOPs against the earlier candid
     ],
   );
   const second = out[1];
-  t.is(second?.op === 'NOOP' && second.strength, 1); // a new memory starts at strength 1
+  // A new memory starts at the strength its importance gives; the NOOP reinforces that.
+  t.is(second?.op === 'NOOP' && second.strength, reinforcedStrength(initialStrength(a.importance)));
 });
 
 test('intra-batch refinement UPDATEs the earlier candidate, and repeated reinforcement accumulates', (t) => {
@@ -296,7 +301,7 @@ test('intra-batch refinement UPDATEs the earlier candidate, and repeated reinfor
   const reinf = consolidate([r1, r2], { neighbours: {}, exactMatches: { c3: [old], c4: [old] } });
   t.deepEqual(
     reinf.map((ch) => (ch.op === 'NOOP' ? ch.strength : -1)),
-    [0.6, 0.7],
+    [0.75, 1.125],
   );
 });
 
@@ -332,7 +337,7 @@ test('consolidation is deterministic and does not mutate its inputs', (t) => {
 
 test('invalid options are a ValidationError', (t) => {
   t.throws(() => consolidate([], { neighbours: {}, exactMatches: {} }, { duplicateThreshold: 1.5 }), { instanceOf: ValidationError });
-  t.throws(() => consolidate([], { neighbours: {}, exactMatches: {} }, { reinforce: -0.1 }), { instanceOf: ValidationError });
+  t.throws(() => consolidate([], { neighbours: {}, exactMatches: {} }, { forgetting: { ...DEFAULT_FORGETTING, reinforce: 0.5 } }), { instanceOf: ValidationError });
 });
 
 test('kinds are taken into account for refinements', (t) => {

@@ -154,6 +154,8 @@ test('MemoryAdded stores an active memory exactly, with one history row', async 
       invalidatedBy: null,
       clusters: [],
       links: [],
+      accesses: 0,
+      lastTouchedAt: m.recordedAt,
     });
     const history = await f.store.history(S, 'm1');
     t.deepEqual(history, [
@@ -606,7 +608,7 @@ test('list, getMany and stats filter by status and kind within the scope', async
 
     const stats = await f.store.stats(S);
     t.is(stats.total, 3);
-    t.deepEqual(stats.byStatus, { active: 2, invalidated: 1, quarantined: 0, forgotten: 0, rejected: 0 });
+    t.deepEqual(stats.byStatus, { active: 2, invalidated: 1, quarantined: 0, forgotten: 0, rejected: 0, archived: 0 });
     t.deepEqual(stats.byKind, { fact: 1, preference: 1, event: 0, episode: 1, summary: 0, lesson: 0 });
   } finally {
     close(f);

@@ -118,7 +118,7 @@ test('the import check sees value imports and lets type-only imports through', (
 });
 
 test('activity options: timeouts per activity, heartbeats for embed, unlimited retries with backoff', (t) => {
-  t.deepEqual(Object.keys(ACTIVITY_OPTIONS).sort(), ['associate', 'commit', 'consolidate', 'embed', 'extract', 'guard', 'resolveConflicts']);
+  t.deepEqual(Object.keys(ACTIVITY_OPTIONS).sort(), ['associate', 'commit', 'consolidate', 'decay', 'embed', 'extract', 'guard', 'resolveConflicts']);
   t.is(ACTIVITY_OPTIONS.embed.startToCloseTimeout, '5m');
   t.truthy(ACTIVITY_OPTIONS.embed.heartbeatTimeout);
   t.is(ACTIVITY_OPTIONS.commit.startToCloseTimeout, '1m');

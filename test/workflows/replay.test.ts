@@ -63,6 +63,7 @@ const plausible: BatchActivities = {
   consolidate: async ({ candidates }) => consolidate(candidates, { neighbours: {}, exactMatches: {}, activeFacts: {} }),
   resolveConflicts: async ({ changes }) => resolveConflicts(changes, { activeFacts: {} }),
   guard: async ({ changes }) => guard(changes, { related: {}, lessons: [] }),
+  decay: async () => [],
   commit: async ({ changes }) => ({
     events: changes.length,
     last: changes.length === 0 ? null : { topic: 'memory-events', partition: 1, offset: changes.length - 1 },
