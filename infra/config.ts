@@ -33,6 +33,20 @@ const ClusterSchema = z
   })
   .strict();
 
+/**
+ * The optional language model (DESIGN.md §2 "Llm"): any OpenAI-compatible `/chat/completions`.
+ * Configured when both the base URL and the model are set; without them the write path is offline.
+ */
+const LlmSchema = z
+  .object({
+    baseUrl: url.regex(/^https?:\/\//i, 'expected an http:// or https:// URL').optional(),
+    model: z.string().min(1).optional(),
+    apiKey: z.string().min(1).optional(),
+    timeoutMs: z.coerce.number().int().min(1).max(600_000),
+    mode: z.enum(['json_schema', 'tools']),
+  })
+  .strict();
+
 const ConfigSchema = z
   .object({
     profile: z.enum(['embedded', 'cluster']),
@@ -42,12 +56,24 @@ const ConfigSchema = z
     port: z.coerce.number().int().min(0).max(65_535),
     host: z.string().min(1),
     logLevel: z.enum(['silent', 'error', 'warn', 'info', 'debug']),
+    /** Forgetting curve (MemoryBank): half-life in days at importance 0.5. */
+    forgetHalfLifeDays: z.coerce.number().positive().max(36_500),
+    /** Retention below which the forgetting pass archives a memory. */
+    forgetFloor: z.coerce.number().min(0).max(1),
+    /** Factor by which a retrieval or a reinforcement multiplies a memory's strength. */
+    forgetReinforce: z.coerce.number().min(1).max(10),
+    /** How often the forgetting pass runs in long-lived processes (0 = never on a timer). */
+    forgetIntervalMs: z.coerce.number().int().min(0),
+    /** Seal users' text in the logs with per-user keys, so erasure can destroy it (crypto-shredding). */
+    sealRecords: z.enum(['true', 'false']).transform((v) => v === 'true'),
     cluster: ClusterSchema,
+    llm: LlmSchema,
   })
   .strict();
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 export type ClusterConfig = Config['cluster'];
+export type LlmConfig = Config['llm'];
 
 /** Cluster settings every cluster role needs, with the variable that sets each. */
 export type RequiredClusterSettings = {
@@ -66,6 +92,11 @@ const CLUSTER_DEFAULTS = {
   neo4jDatabase: 'neo4j',
 };
 
+const LLM_DEFAULTS = {
+  timeoutMs: 20_000,
+  mode: 'json_schema',
+};
+
 const DEFAULTS = {
   profile: 'embedded',
   dataDir: './.engram',
@@ -74,6 +105,11 @@ const DEFAULTS = {
   port: 8080,
   host: '127.0.0.1',
   logLevel: 'info',
+  forgetHalfLifeDays: 30,
+  forgetFloor: 0.05,
+  forgetReinforce: 1.5,
+  forgetIntervalMs: 6 * 60 * 60 * 1000,
+  sealRecords: 'true',
 };
 
 /** Environment variable → top-level config key. */
@@ -85,6 +121,11 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   ENGRAM_PORT: 'port',
   ENGRAM_HOST: 'host',
   ENGRAM_LOG_LEVEL: 'logLevel',
+  ENGRAM_FORGET_HALF_LIFE_DAYS: 'forgetHalfLifeDays',
+  ENGRAM_FORGET_FLOOR: 'forgetFloor',
+  ENGRAM_FORGET_REINFORCE: 'forgetReinforce',
+  ENGRAM_FORGET_INTERVAL_MS: 'forgetIntervalMs',
+  ENGRAM_SEAL_RECORDS: 'sealRecords',
 };
 
 /** Environment variable → cluster config key. */
@@ -104,6 +145,15 @@ export const CLUSTER_ENV_KEYS: Readonly<Record<string, keyof ClusterConfig>> = {
   ENGRAM_NEO4J_DATABASE: 'neo4jDatabase',
 };
 
+/** Environment variable → LLM config key. */
+export const LLM_ENV_KEYS: Readonly<Record<string, keyof LlmConfig>> = {
+  ENGRAM_LLM_BASE_URL: 'baseUrl',
+  ENGRAM_LLM_MODEL: 'model',
+  ENGRAM_LLM_API_KEY: 'apiKey',
+  ENGRAM_LLM_TIMEOUT_MS: 'timeoutMs',
+  ENGRAM_LLM_MODE: 'mode',
+};
+
 /** Builds the frozen config from the environment and flags; throws ConfigError on anything wrong. */
 export function loadConfig(
   env: Readonly<Record<string, string | undefined>>,
@@ -111,24 +161,46 @@ export function loadConfig(
 ): Config {
   const fromEnv: Record<string, unknown> = {};
   const clusterEnv: Record<string, unknown> = {};
+  const llmEnv: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('ENGRAM_') || value === undefined) continue;
     const key = ENV_KEYS[name];
     const clusterKey = CLUSTER_ENV_KEYS[name];
+    const llmKey = LLM_ENV_KEYS[name];
     if (key) fromEnv[key] = value;
     else if (clusterKey) clusterEnv[clusterKey] = value;
+    else if (llmKey) llmEnv[llmKey] = value;
     else {
-      throw new ConfigError(`unknown setting ${name}; known: ${[...Object.keys(ENV_KEYS), ...Object.keys(CLUSTER_ENV_KEYS)].join(', ')}`);
+      const known = [...Object.keys(ENV_KEYS), ...Object.keys(CLUSTER_ENV_KEYS), ...Object.keys(LLM_ENV_KEYS)];
+      throw new ConfigError(`unknown setting ${name}; known: ${known.join(', ')}`);
     }
   }
-  const definedFlags = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
-  const parsed = ConfigSchema.safeParse({ ...DEFAULTS, ...fromEnv, ...definedFlags, cluster: { ...CLUSTER_DEFAULTS, ...clusterEnv } });
+  // The `llm` flag, when given, is an object of LLM settings laid over the environment's.
+  const { llm: llmFlags, ...topFlags } = flags;
+  if (llmFlags !== undefined && (typeof llmFlags !== 'object' || llmFlags === null)) {
+    throw new ConfigError('invalid configuration: llm: expected an object of LLM settings');
+  }
+  const definedFlags = Object.fromEntries(Object.entries(topFlags).filter(([, v]) => v !== undefined));
+  const definedLlmFlags = Object.fromEntries(Object.entries(llmFlags ?? {}).filter(([, v]) => v !== undefined));
+  const parsed = ConfigSchema.safeParse({
+    ...DEFAULTS,
+    ...fromEnv,
+    ...definedFlags,
+    cluster: { ...CLUSTER_DEFAULTS, ...clusterEnv },
+    llm: { ...LLM_DEFAULTS, ...llmEnv, ...definedLlmFlags },
+  });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
-  const config = Object.freeze({ ...parsed.data, cluster: Object.freeze(parsed.data.cluster), dataDir: resolve(parsed.data.dataDir) });
+  const config = Object.freeze({
+    ...parsed.data,
+    cluster: Object.freeze(parsed.data.cluster),
+    llm: Object.freeze(parsed.data.llm),
+    dataDir: resolve(parsed.data.dataDir),
+  });
   if (config.profile === 'cluster') requireCluster(config);
+  llmSettings(config);
   return config;
 }
 
@@ -147,4 +219,13 @@ export function requireCluster(config: Config): RequiredClusterSettings {
     throw new ConfigError(`the cluster profile needs ${missing.join(', ')} (see compose.yaml and docs/operations.md)`);
   }
   return c as RequiredClusterSettings;
+}
+
+/** The LLM settings when a model is configured (base URL and model both set), else null. */
+export function llmSettings(config: Config): (LlmConfig & { readonly baseUrl: string; readonly model: string }) | null {
+  const { baseUrl, model } = config.llm;
+  if (baseUrl === undefined && model === undefined) return null;
+  if (baseUrl === undefined) throw new ConfigError('ENGRAM_LLM_MODEL is set but ENGRAM_LLM_BASE_URL is missing (see docs/llm.md)');
+  if (model === undefined) throw new ConfigError('ENGRAM_LLM_BASE_URL is set but ENGRAM_LLM_MODEL is missing (see docs/llm.md)');
+  return { ...config.llm, baseUrl, model };
 }
