@@ -7,11 +7,12 @@ import type { Clock } from '../core/random.js';
 import { seedOf } from '../core/random.js';
 import type { LogPosition, Lesson } from '../core/model.js';
 import { TOPICS } from '../core/model.js';
-import type { AssociatedCandidate, CandidateUnit, EmbeddedCandidate, PlannedChange } from '../core/pipeline.js';
-import type { EventLog, Embedder, MemoryState, MemoryStore, VectorIndex } from '../core/ports.js';
+import type { AssociatedCandidate, CandidateUnit, EmbeddedCandidate, ModelUsage, PlannedChange } from '../core/pipeline.js';
+import { DEFAULT_FORGETTING, planDecay, type ForgettingOptions } from './forget/retention.js';
+import type { EventLog, Embedder, LlmClient, MemoryState, MemoryStore, VectorIndex } from '../core/ports.js';
 import { scopeKey, scopeOf, type Scope } from '../core/scope.js';
 import { cosine, textHashOf } from '../core/text.js';
-import { encodeMemoryEvent } from '../schemas/codec.js';
+import { RecordSealer } from '../streams/record-sealer.js';
 import { extract, type ExtractInput, type ExtractOutput } from './extract/extract.js';
 import { associate } from './associate/associate.js';
 import { consolidate, type Neighbour } from './consolidate/consolidate.js';
@@ -20,6 +21,8 @@ import { factKeyOf } from './consolidate/claims.js';
 import { planLifecycle } from './conflicts/lifecycle.js';
 import { guard, type GuardVerdict } from './guard/guard.js';
 import { buildMemoryEvents, memoryFromCandidate, type FittedModel } from './commit/build-events.js';
+import { judgeKeysOf } from './llm/judge.js';
+import { extractWithLlm, judgeConflicts, judgeConsolidations } from './llm/stages.js';
 
 /** What the activities need from the outside world. */
 export interface ActivityDeps {
@@ -30,7 +33,11 @@ export interface ActivityDeps {
   readonly clock: Clock;
   /** Resolves once the read side (store and vector index) has applied the log up to `position`. */
   readonly awaitProjection: (position: LogPosition) => Promise<void>;
+  /** Optional language model for extraction and judgements; without it the write path is offline. */
+  readonly llm?: LlmClient | null;
   readonly options?: Partial<ActivityOptions>;
+  /** Seals memory events under the user's keys and destroys keys on erasure; plain when absent. */
+  readonly sealer?: RecordSealer;
 }
 
 export interface ActivityOptions {
@@ -42,6 +49,8 @@ export interface ActivityOptions {
   extractorModel: string;
   /** Cosine above which an earlier candidate of the batch is related to a later one (for the guard). */
   batchRelatedSimilarity: number;
+  /** The forgetting curve: starting strength, reinforcement, archive floor. */
+  forgetting: ForgettingOptions;
 }
 
 const DEFAULTS: ActivityOptions = {
@@ -49,6 +58,7 @@ const DEFAULTS: ActivityOptions = {
   historyLimit: 2000,
   extractorModel: 'engram-offline-extractor/1',
   batchRelatedSimilarity: 0.6,
+  forgetting: DEFAULT_FORGETTING,
 };
 
 /** An accepted candidate of the current batch, seen as the memory it is about to become. */
@@ -83,6 +93,8 @@ export interface CommitInput extends ScopedInput {
   readonly batchId: string;
   readonly changes: PlannedChange[];
   readonly fitted: FittedModel | null;
+  /** Language-model calls of the extract stage, recorded as ModelCalled events. */
+  readonly usage?: ModelUsage[];
 }
 
 export interface CommitResult {
@@ -94,6 +106,21 @@ export interface CommitResult {
 /** Creates the activity functions over their dependencies. */
 export function createActivities(deps: ActivityDeps) {
   const opts: ActivityOptions = { ...DEFAULTS, ...deps.options };
+  const sealer = deps.sealer ?? new RecordSealer(null);
+  /** Destroys the keys erasure asks for: forgotten memories', a forgotten message's, or the whole keyring. */
+  const shred = async (scope: Scope, changes: readonly PlannedChange[]): Promise<void> => {
+    const keyIds: string[] = [];
+    let wholeKeyring = false;
+    for (const c of changes) {
+      if (c.op === 'FORGET') keyIds.push(`mem:${c.targetId}`);
+      else if (c.op === 'SHRED') {
+        keyIds.push(...c.keyIds);
+        wholeKeyring ||= c.wholeKeyring;
+      }
+    }
+    if (wholeKeyring) await sealer.shredUser(scope);
+    else await sealer.shred(scope, keyIds);
+  };
   const scoped = async (input: ScopedInput): Promise<Scope> => {
     const scope = scopeOf(input.tenantId, input.userId);
     if (input.after) await deps.awaitProjection(input.after);
@@ -111,10 +138,11 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   return {
-    /** Extraction: messages → candidate memories and lifecycle commands (pure). */
+    /** Extraction: messages → candidate memories and lifecycle commands (pure offline; the LLM's facts per message when configured). */
     async extract(input: ExtractInput): Promise<ExtractOutput> {
       scopeOf(input.tenantId, input.userId);
-      return extract(input);
+      const offline = extract(input);
+      return deps.llm ? extractWithLlm(deps.llm, input, offline) : offline;
     },
 
     /** Embeds candidates (batched; the embedder caches by text hash). */
@@ -208,7 +236,10 @@ export function createActivities(deps: ActivityDeps) {
         }
       }
       const lifecycle = planLifecycle(input.lifecycle, { bySourceMessage, invalidatedBy, memories, allMemories });
-      return [...lifecycle, ...planned];
+      if (!deps.llm) return [...lifecycle, ...planned];
+      // The judge sees the lifecycle changes too, so it never touches a memory they retire.
+      const judged = await judgeConsolidations(deps.llm, input.candidates, [...lifecycle, ...planned], neighbours, { forgetting: opts.forgetting });
+      return [...judged.changes, ...judged.usage];
     },
 
     /** Conflict resolution: newer contradicting facts close the validity of older ones. */
@@ -218,7 +249,10 @@ export function createActivities(deps: ActivityDeps) {
         scope,
         input.changes.flatMap((c) => ((c.op === 'ADD' || c.op === 'UPDATE') && c.candidate.triple ? conflictKeysOf(c.candidate.triple) : [])),
       );
-      return resolveConflicts(input.changes, { activeFacts });
+      const resolved = resolveConflicts(input.changes, { activeFacts });
+      if (!deps.llm) return resolved;
+      // Predicates the offline table does not know: the judge compares the values.
+      return judgeConflicts(deps.llm, resolved, await factsFor(scope, judgeKeysOf(resolved)));
     },
 
     /** A-MemGuard consensus check: quarantines suspicious candidates and records lessons. */
@@ -255,6 +289,33 @@ export function createActivities(deps: ActivityDeps) {
       return guard(input.changes, { related, lessons });
     },
 
+    /** The forgetting pass: archives the user's active memories whose retention at `now` is below the floor. */
+    async decay(input: ScopedInput & { now: number; batchId: string }): Promise<PlannedChange[]> {
+      const scope = await scoped(input);
+      const active = await deps.store.list(scope, { statuses: ['active'] });
+      const decisions = planDecay(
+        active.map((s) => ({
+          id: s.memory.id,
+          kind: s.memory.kind,
+          version: s.version,
+          strength: s.memory.strength,
+          accesses: s.accesses ?? 0,
+          lastTouchedAt: s.lastTouchedAt ?? s.memory.recordedAt,
+        })),
+        input.now,
+        opts.forgetting,
+      );
+      return decisions.map((d) => ({
+        op: 'ARCHIVE',
+        targetId: d.id,
+        previousVersion: d.version,
+        retention: d.retention,
+        strength: d.strength,
+        reason: d.reason,
+        causationId: input.batchId,
+      }));
+    },
+
     /** Appends the batch's memory events to `memory-events`; idempotent by event id. */
     async commit(input: CommitInput): Promise<CommitResult> {
       const scope = scopeOf(input.tenantId, input.userId);
@@ -265,17 +326,14 @@ export function createActivities(deps: ActivityDeps) {
         provenance: { runId: input.batchId, model: opts.extractorModel, promptHash: '' },
         changes: input.changes,
         fitted: input.fitted,
+        usage: input.usage ?? [],
+        forgetting: opts.forgetting,
       });
+      // Erasure first: destroyed keys never seal this batch's later records (a user may write again
+      // after asking to be forgotten), and a retry after a crash destroys them again (idempotent).
+      await shred(scope, input.changes);
       if (events.length === 0) return { events: 0, last: null };
-      const positions = await deps.log.append(
-        TOPICS.memory,
-        events.map((e) => ({
-          key: scopeKey(scope),
-          value: encodeMemoryEvent(e),
-          headers: { 'event-type': e.payload.type, 'event-id': e.eventId },
-          dedupKey: e.eventId,
-        })),
-      );
+      const positions = await deps.log.append(TOPICS.memory, await sealer.memoryRecords(events));
       return { events: events.length, last: positions[positions.length - 1] ?? null };
     },
   };

@@ -4,18 +4,16 @@
  */
 import type { ConversationEvent, LogPosition } from '../core/model.js';
 import { TOPICS } from '../core/model.js';
-import type { Embedder, EventLog, MemoryGraph, MemoryStore, VectorIndex } from '../core/ports.js';
+import type { EventLog } from '../core/ports.js';
 import { scopeOf } from '../core/scope.js';
-import { ReadModels } from '../readmodels/read-models.js';
-import { conversationRecordsOf } from '../streams/publish.js';
+import { ReadModels, type ReadPorts } from '../readmodels/read-models.js';
+import { RecordSealer } from '../streams/record-sealer.js';
 import { readiness, type MemoryService, type ReadyReport } from './service.js';
 
-export interface ClusterServiceDeps {
+export interface ClusterServiceDeps extends ReadPorts {
   readonly log: EventLog;
-  readonly embedder: Embedder;
-  readonly vectors: VectorIndex;
-  readonly store: MemoryStore;
-  readonly graph: MemoryGraph;
+  /** Seals published conversation events under the users' keys; plain when absent. */
+  readonly sealer?: RecordSealer;
 }
 
 /** The scope readiness probes read (they never write, so any tenant may share the name). */
@@ -27,9 +25,10 @@ export class ClusterService extends ReadModels implements MemoryService {
     super(deps);
   }
 
-  publish(events: readonly ConversationEvent[]): Promise<LogPosition[]> {
-    if (events.length === 0) return Promise.resolve([]);
-    return this.deps.log.append(TOPICS.conversation, conversationRecordsOf(events));
+  async publish(events: readonly ConversationEvent[]): Promise<LogPosition[]> {
+    if (events.length === 0) return [];
+    const sealer = this.deps.sealer ?? new RecordSealer(null);
+    return this.deps.log.append(TOPICS.conversation, await sealer.conversationRecords(events));
   }
 
   /** Kafka, Qdrant, Neo4j and the store each answer a trivial request. */

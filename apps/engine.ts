@@ -8,18 +8,21 @@ import { TOPICS } from '../core/model.js';
 import type { AppendRecord, LogRecord, MemoryState, Neighbourhood } from '../core/ports.js';
 import { scopeOf, type Scope } from '../core/scope.js';
 import type { Config } from '../infra/config.js';
+import { createLlmClient } from '../infra/llm/openai-client.js';
 import { openEmbeddedPorts, type EmbeddedPorts, type OpenOptions } from '../infra/profile/embedded.js';
-import type { SearchHit, SearchOptions } from '../readmodels/search.js';
+import type { SearchHit } from '../readmodels/search.js';
+import type { ReadSearchOptions as SearchOptions } from '../readmodels/read-models.js';
 import type { MemoryDetail } from '../readmodels/memory-detail.js';
 import { ReadModels } from '../readmodels/read-models.js';
 import { readiness, type MemoryService, type ReadyReport } from './service.js';
 import { IngestBridge } from '../streams/ingest-bridge.js';
-import { conversationRecordsOf } from '../streams/publish.js';
+import type { RecordSealer } from '../streams/record-sealer.js';
+import { accessRecorder, forgettingOf, sealerOf } from './composition.js';
 import { GraphProjection } from '../streams/projectors/graph-projection.js';
 import { ProjectorRunner } from '../streams/projectors/projector-runner.js';
 import { StoreProjection } from '../streams/projectors/store-projection.js';
 import { VectorProjection } from '../streams/projectors/vector-projection.js';
-import { initialState, processBatch, type BatchActivities, type MemoryWorkflowState } from '../workflows/process-batch.js';
+import { initialState, processBatch, processDecay, type BatchActivities, type MemoryWorkflowState } from '../workflows/process-batch.js';
 
 export interface RunProgress {
   /** Conversation events fully processed by their workflows. */
@@ -33,6 +36,14 @@ export interface RunStats extends RunProgress {
   readonly batches: number;
   readonly memoryEvents: number;
 }
+
+/** A workflow input that asks for the forgetting pass at a given time (embedded profile). */
+interface DecayTick {
+  readonly decay: true;
+  readonly at: number;
+}
+type WorkflowInput = PositionedEvent | DecayTick;
+const isDecayTick = (i: WorkflowInput): i is DecayTick => (i as Partial<DecayTick>).decay === true;
 
 /** Projections that consolidation reads: they must be caught up before a user's next batch. */
 const READ_SIDE = ['memory-store', 'vector-index'];
@@ -48,6 +59,7 @@ export class Engine implements MemoryService {
   readonly projectors: ProjectorRunner;
   readonly activities: MemoryActivities;
   private readonly reads: ReadModels;
+  private readonly sealer: RecordSealer;
   private deadLettered = 0;
 
   private constructor(
@@ -55,22 +67,42 @@ export class Engine implements MemoryService {
     readonly ports: EmbeddedPorts,
   ) {
     const { log, runner, store, vectors, graph, memoryDb } = ports;
-    this.reads = new ReadModels({ embedder: ports.embedder, vectors, store, graph });
-    this.projectors = new ProjectorRunner(log, [
-      new StoreProjection(store, memoryDb.checkpoints),
-      new VectorProjection(vectors, memoryDb.checkpoints),
-      new GraphProjection(graph, graph),
-    ]);
-    this.bridge = new IngestBridge(log, async (workflowId, events) => {
-      runner.signal(workflowId, events.map((e) => ({ id: e.event.eventId, payload: e })));
+    const forgetting = forgettingOf(config);
+    const { sealer, opener } = sealerOf(config, ports.keys);
+    this.sealer = sealer;
+    this.reads = new ReadModels({
+      embedder: ports.embedder,
+      vectors,
+      store,
+      graph,
+      clock: ports.clock,
+      forgetting,
+      recordAccess: accessRecorder(log, sealer),
     });
+    this.projectors = new ProjectorRunner(
+      log,
+      [new StoreProjection(store, memoryDb.checkpoints), new VectorProjection(vectors, memoryDb.checkpoints), new GraphProjection(graph, graph)],
+      512,
+      opener,
+    );
+    this.bridge = new IngestBridge(
+      log,
+      async (workflowId, events) => {
+        runner.signal(workflowId, events.map((e) => ({ id: e.event.eventId, payload: e })));
+      },
+      'ingest-bridge',
+      opener,
+    );
     this.activities = createActivities({
       log,
       embedder: ports.embedder,
       store,
       vectors,
       clock: ports.clock,
+      sealer,
+      options: { forgetting },
       awaitProjection: (position: LogPosition) => this.projectors.ensure(position.partition, position.offset, READ_SIDE),
+      llm: createLlmClient(config),
     });
   }
 
@@ -93,7 +125,7 @@ export class Engine implements MemoryService {
 
   /** Appends validated events to `conversation-events` (idempotent by event id). */
   async publish(events: readonly ConversationEvent[]): Promise<LogPosition[]> {
-    return this.publishRecords(conversationRecordsOf(events));
+    return this.publishRecords(await this.sealer.conversationRecords(events));
   }
 
   /** Appends raw records (as another producer would); the bridge validates them. */
@@ -110,12 +142,16 @@ export class Engine implements MemoryService {
       workflowId: string;
       batchSeq: number;
       state: MemoryWorkflowState | null;
-      inputs: readonly PositionedEvent[];
+      inputs: readonly WorkflowInput[];
       activities: BatchActivities;
     }): Promise<MemoryWorkflowState> => {
       const scope = scopeOfWorkflow(ctx.workflowId);
       const before = ctx.state ?? initialState(scope.tenantId, scope.userId);
-      const after = await processBatch(ctx.activities, before, ctx.inputs, `${ctx.workflowId}#${ctx.batchSeq}`);
+      const events = ctx.inputs.filter((i): i is PositionedEvent => !isDecayTick(i));
+      let after = events.length === 0 ? before : await processBatch(ctx.activities, before, events, `${ctx.workflowId}#${ctx.batchSeq}`);
+      for (const tick of ctx.inputs.filter(isDecayTick)) {
+        after = await processDecay(ctx.activities, after, tick.at, `${ctx.workflowId}#${ctx.batchSeq}/decay@${tick.at}`);
+      }
       memoryEvents += after.memoryEvents - before.memoryEvents;
       return after;
     };
@@ -137,6 +173,18 @@ export class Engine implements MemoryService {
     const p = await this.progress();
     onProgress?.(p);
     return { ...p, batches, memoryEvents };
+  }
+
+  /**
+   * The forgetting pass over every user: each user's workflow archives the memories whose
+   * retention at `now` is below the floor, serialised with its event batches (a durable input).
+   */
+  async forgettingPass(now: number = this.ports.clock.now()): Promise<{ users: number; archived: number }> {
+    await this.runUntilIdle();
+    const users = this.ports.runner.workflows();
+    for (const workflowId of users) this.ports.runner.signal(workflowId, [{ id: `decay@${now}`, payload: { decay: true, at: now } }]);
+    const stats = await this.runUntilIdle();
+    return { users: users.length, archived: stats.memoryEvents };
   }
 
   /** How far processing has come. */

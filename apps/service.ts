@@ -6,7 +6,8 @@ import type { ConversationEvent, LogPosition } from '../core/model.js';
 import type { MemoryState, Neighbourhood } from '../core/ports.js';
 import type { Scope } from '../core/scope.js';
 import type { MemoryDetail } from '../readmodels/memory-detail.js';
-import type { SearchHit, SearchOptions } from '../readmodels/search.js';
+import type { SearchHit } from '../readmodels/search.js';
+import type { ReadSearchOptions as SearchOptions } from '../readmodels/read-models.js';
 
 /** Readiness of each backing store: `ok` or the reason it is not. */
 export interface ReadyReport {

@@ -162,7 +162,17 @@ export type PlannedChange =
       readonly reason: string;
       readonly causationId: string;
     }
-  | { readonly op: 'USAGE'; readonly usage: ModelUsage; readonly causationId: string };
+  | { readonly op: 'USAGE'; readonly usage: ModelUsage; readonly causationId: string }
+  | {
+      /**
+       * Erasure: destroy keys of the user's keyring after the batch's events are written (a
+       * message's key, or the whole keyring). FORGET changes also destroy their memory's key.
+       */
+      readonly op: 'SHRED';
+      readonly keyIds: readonly string[];
+      readonly wholeKeyring: boolean;
+      readonly causationId: string;
+    };
 
 /** One language-model call made by a stage; commit records it as a `ModelCalled` event. */
 export interface ModelUsage {

@@ -109,8 +109,8 @@ export interface LlmClient {
  * Key ids: `user` (the user's own key), `msg:<messageId>`, `mem:<memoryId>`.
  */
 export interface KeyStore {
-  /** The key, created (32 random bytes) when absent. */
-  obtain(scope: Scope, keyId: string): Promise<Uint8Array>;
+  /** The keys for these ids, each created (32 random bytes) when absent. */
+  obtain(scope: Scope, keyIds: readonly string[]): Promise<Map<string, Uint8Array>>;
   /** The key, or null when it never existed or was destroyed. */
   get(scope: Scope, keyId: string): Promise<Uint8Array | null>;
   /** Destroys these keys; returns how many existed. Idempotent. */

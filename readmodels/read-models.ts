@@ -3,7 +3,9 @@
  * a user's memories, entity neighbourhoods. The embedded engine and the cluster API share it.
  */
 import { ValidationError } from '../core/errors.js';
-import type { Embedder, MemoryGraph, MemoryState, MemoryStore, Neighbourhood, VectorIndex } from '../core/ports.js';
+import type { Embedder, MemoryGraph, MemoryState, MemoryStore, ModelUsageTotal, Neighbourhood, VectorIndex } from '../core/ports.js';
+import type { Clock } from '../core/random.js';
+import type { ForgettingOptions } from '../activities/forget/retention.js';
 import type { Scope } from '../core/scope.js';
 import { memoryDetail, type MemoryDetail } from './memory-detail.js';
 import { hybridSearch, type SearchHit, type SearchOptions } from './search.js';
@@ -13,17 +15,37 @@ export interface ReadPorts {
   readonly vectors: VectorIndex;
   readonly store: MemoryStore;
   readonly graph: MemoryGraph;
+  readonly clock?: Clock;
+  readonly forgetting?: ForgettingOptions;
+  /** Records that a search returned these memories (a `MemoryAccessed` event): retrieval strengthens memories. */
+  readonly recordAccess?: (scope: Scope, memoryIds: readonly string[], at: number) => Promise<void>;
 }
 
-/** Every lifecycle status, for listings with `all`. */
-const ALL_STATUSES = ['active', 'invalidated', 'quarantined', 'rejected'] as const;
+/** Every lifecycle status but erased, for listings with `all`. */
+const ALL_STATUSES = ['active', 'invalidated', 'quarantined', 'rejected', 'archived'] as const;
+
+/** Search options of the read side: `recordAccess: false` reads without strengthening (benchmarks, previews). */
+export interface ReadSearchOptions extends SearchOptions {
+  readonly recordAccess?: boolean;
+}
 
 export class ReadModels {
   constructor(private readonly ports: ReadPorts) {}
 
-  /** Hybrid search over one user's memories. */
-  search(scope: Scope, query: string, opts?: SearchOptions): Promise<SearchHit[]> {
-    return hybridSearch(this.ports, scope, query, opts);
+  /** Hybrid search over one user's memories; what it returns counts as recalled (forgetting curve). */
+  async search(scope: Scope, query: string, opts: ReadSearchOptions = {}): Promise<SearchHit[]> {
+    const hits = await hybridSearch(this.ports, scope, query, opts);
+    const record = this.ports.recordAccess;
+    const recalled = hits.filter((h) => h.status === 'active').map((h) => h.id);
+    if (record && opts.recordAccess !== false && recalled.length > 0) {
+      await record(scope, recalled, this.ports.clock?.now() ?? 0);
+    }
+    return hits;
+  }
+
+  /** Language-model tokens metered for a tenant. */
+  modelUsage(tenantId: string): Promise<ModelUsageTotal[]> {
+    return this.ports.store.modelUsage(tenantId);
   }
 
   /** One memory with provenance and history. */

@@ -1,11 +1,14 @@
 /**
  * Hybrid search: dense (cosine) and keyword (BM25) retrieval over a user's memories, fused by
- * reciprocal rank, then weighted by strength, and returned with validity and provenance.
+ * reciprocal rank, then weighted by retention (the forgetting curve), and returned with validity
+ * and provenance.
  */
 import { ValidationError } from '../core/errors.js';
 import type { Granularity, MemoryKind, MemoryStatus, SourceRef, Triple } from '../core/model.js';
 import type { Embedder, MemoryStore, SearchFilter, VectorIndex } from '../core/ports.js';
 import type { Scope } from '../core/scope.js';
+import type { Clock } from '../core/random.js';
+import { effectiveStrength, retention, type ForgettingOptions } from '../activities/forget/retention.js';
 import { reciprocalRankFusion } from './rank-fusion.js';
 
 export interface SearchOptions {
@@ -16,6 +19,8 @@ export interface SearchOptions {
   readonly asOf?: number;
   /** Include invalidated (expired) memories. */
   readonly includeInvalid?: boolean;
+  /** Include memories the forgetting pass archived. */
+  readonly includeArchived?: boolean;
 }
 
 export interface SearchHit {
@@ -36,10 +41,21 @@ export interface SearchDeps {
   readonly embedder: Embedder;
   readonly vectors: VectorIndex;
   readonly store: MemoryStore;
+  /** For retention weighting; without it every memory counts as fully retained. */
+  readonly clock?: Clock;
+  readonly forgetting?: ForgettingOptions;
 }
 
 /** Largest k a caller may ask for. */
 export const MAX_K = 200;
+
+/** The statuses a search reads: time travel needs expired memories too (validity decides what was true then). */
+function statusesOf(opts: SearchOptions): MemoryStatus[] {
+  const out: MemoryStatus[] = ['active'];
+  if (opts.includeInvalid || opts.asOf !== undefined) out.push('invalidated');
+  if (opts.includeArchived) out.push('archived');
+  return out;
+}
 
 /** Searches one user's memories for `query`. */
 export async function hybridSearch(deps: SearchDeps, scope: Scope, query: string, opts: SearchOptions = {}): Promise<SearchHit[]> {
@@ -49,8 +65,7 @@ export async function hybridSearch(deps: SearchDeps, scope: Scope, query: string
   const filter: SearchFilter = {
     kinds: opts.kinds,
     granularities: opts.granularities,
-    // Time travel needs expired memories too: the validity window decides what was true then.
-    statuses: opts.includeInvalid || opts.asOf !== undefined ? ['active', 'invalidated'] : ['active'],
+    statuses: statusesOf(opts),
     validAt: opts.asOf,
   };
   // Over-fetch each list so fusion has room to reorder.
@@ -63,12 +78,17 @@ export async function hybridSearch(deps: SearchDeps, scope: Scope, query: string
   const fused = reciprocalRankFusion([dense, keyword]);
   const states = new Map((await deps.store.getMany(scope, fused.map((f) => f.id))).map((s) => [s.memory.id, s]));
   const hits: SearchHit[] = [];
+  const now = deps.clock?.now();
   for (const f of fused) {
     const s = states.get(f.id);
     if (!s) continue;
     const m = s.memory;
-    // Strength (Ebbinghaus) gently weights fused relevance; it never reorders beyond small margins.
-    const score = f.score * (0.75 + 0.25 * Math.min(1, Math.max(0, m.strength)));
+    // Retention (Ebbinghaus) gently weights fused relevance; it never reorders beyond small margins.
+    const r =
+      now === undefined
+        ? 1
+        : retention(effectiveStrength(m.strength, s.accesses ?? 0, deps.forgetting), s.lastTouchedAt ?? m.recordedAt, now);
+    const score = f.score * (0.75 + 0.25 * r);
     hits.push({
       id: m.id,
       score,

@@ -11,6 +11,7 @@ import type { EventLog, LogConsumer, LogRecord } from '../core/ports.js';
 import { scopeKey, workflowIdOf } from '../core/scope.js';
 import { decodeConversationEvent } from '../schemas/codec.js';
 import { validateConversationEvent } from '../schemas/conversation-input.js';
+import { RecordSealer, type OpenedRecord } from './record-sealer.js';
 
 /** Durably delivers events to a workflow (embedded runner signal, or Temporal signalWithStart). */
 export type HandOff = (workflowId: string, events: readonly PositionedEvent[]) => Promise<void>;
@@ -19,6 +20,8 @@ export interface BridgeResult {
   readonly read: number;
   readonly handedOff: number;
   readonly deadLettered: number;
+  /** Records whose key was destroyed by an erasure: skipped, never dead-lettered. */
+  readonly erased?: number;
 }
 
 /** Decodes and validates one record; returns the event or the reason it is unusable. */
@@ -43,6 +46,7 @@ export class IngestBridge {
     private readonly log: EventLog,
     private readonly handOff: HandOff,
     group = 'ingest-bridge',
+    private readonly sealer: RecordSealer = new RecordSealer(null),
   ) {
     this.consumer = log.consumer(group, TOPICS.conversation);
   }
@@ -53,8 +57,21 @@ export class IngestBridge {
     if (records.length === 0) return { read: 0, handedOff: 0, deadLettered: 0 };
     const byWorkflow = new Map<string, PositionedEvent[]>();
     const dead: { record: LogRecord; code: string; reason: string }[] = [];
+    let erased = 0;
     for (const record of records) {
-      const verdict = admit(record);
+      let opened: OpenedRecord;
+      try {
+        opened = await this.sealer.open(record);
+      } catch (err) {
+        if (!(err instanceof EngramError) || err.retriable) throw err;
+        dead.push({ record, code: err.code, reason: err.message });
+        continue;
+      }
+      if (opened.erased) {
+        erased++;
+        continue;
+      }
+      const verdict = admit({ ...record, value: opened.bytes });
       if (verdict.ok) {
         const id = workflowIdOf(verdict.event.event);
         const list = byWorkflow.get(id) ?? [];
@@ -81,7 +98,7 @@ export class IngestBridge {
     }
     for (const [workflowId, events] of byWorkflow) await this.handOff(workflowId, events);
     await this.consumer.commit(records);
-    return { read: records.length, handedOff: records.length - dead.length, deadLettered: dead.length };
+    return { read: records.length, handedOff: records.length - dead.length - erased, deadLettered: dead.length, erased };
   }
 
   /** Records waiting for the bridge. */

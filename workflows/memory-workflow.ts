@@ -138,6 +138,12 @@ function activityStubs(): BatchActivities {
   };
 }
 
+/** Workflow time: inside Temporal's sandbox Date.now() is the deterministic time of the current workflow task. */
+function workflowNow(): number {
+  // eslint-disable-next-line no-restricted-properties -- deterministic in workflow code (Temporal replays it)
+  return Date.now();
+}
+
 /** True when this run should hand over to a fresh one. */
 function historyIsLong(): boolean {
   const info = workflowInfo();
@@ -148,7 +154,7 @@ function historyIsLong(): boolean {
 export async function memoryWorkflow(input: MemoryWorkflowInput): Promise<never> {
   const { tenantId, userId, batchSize } = input;
   const decayIntervalMs = input.decayIntervalMs ?? 0;
-  let lastDecayAt = input.lastDecayAt ?? Date.now();
+  let lastDecayAt = input.lastDecayAt ?? workflowNow();
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw ApplicationFailure.nonRetryable(`batchSize must be a positive integer, got ${String(batchSize)}`, 'ValidationError');
   }
@@ -183,10 +189,10 @@ export async function memoryWorkflow(input: MemoryWorkflowInput): Promise<never>
   for (;;) {
     // Histories written before the forgetting timer existed replay without it (patched is false there).
     if (decayIntervalMs > 0 && patched('forgetting-pass')) {
-      const wait = Math.max(1, lastDecayAt + decayIntervalMs - Date.now());
+      const wait = Math.max(1, lastDecayAt + decayIntervalMs - workflowNow());
       const arrived = await condition(() => pending.length > 0, wait);
-      if (!arrived || Date.now() - lastDecayAt >= decayIntervalMs) {
-        lastDecayAt = Date.now();
+      if (!arrived || workflowNow() - lastDecayAt >= decayIntervalMs) {
+        lastDecayAt = workflowNow();
         state = await processDecay(acts, state, lastDecayAt, `${workflowInfo().workflowId}#decay@${lastDecayAt}`);
         if (!arrived) continue;
       }

@@ -106,12 +106,15 @@ export function planLifecycle(
       }
       case 'forgetMessage':
         forgetAll(context.bySourceMessage[cmd.messageId] ?? [], cmd.reason, cmd.causationId);
+        // The message's own record in the log becomes unreadable.
+        out.push({ op: 'SHRED', keyIds: [`msg:${cmd.messageId}`], wholeKeyring: false, causationId: cmd.causationId });
         break;
       case 'forgetUser':
         if (context.allMemories === null) {
           throw new ValidationError('planLifecycle: forgetUser needs allMemories in its context');
         }
         forgetAll(context.allMemories, cmd.reason, cmd.causationId);
+        out.push({ op: 'SHRED', keyIds: [], wholeKeyring: true, causationId: cmd.causationId });
         break;
       case 'feedback': {
         const s = context.memories[cmd.memoryId];

@@ -185,11 +185,15 @@ export function resolveConflicts(
 }
 
 /** A reason naming the old and the new value and when the change happened. */
+/**
+ * Why `older` stopped being true. It quotes only the invalidated fact's own object: the newer
+ * fact is named by id (`invalidatedBy`), so erasing the newer message leaves no quote of it behind.
+ */
 function reasonOf(why: Rival['why'], older: Triple, newer: Triple, at: number): string {
   if (why === 'functional') {
-    return `${newer.subject} ${newer.predicate} changed from ${quoteOf(older.object)} to ${quoteOf(newer.object)} on ${isoOf(at)}`;
+    return `${older.subject} ${older.predicate} ${quoteOf(older.object)} replaced by a newer value on ${isoOf(at)}`;
   }
-  return `${newer.subject} ${newer.predicate} ${quoteOf(newer.object)} contradicts ${older.predicate} ${quoteOf(older.object)} from ${isoOf(at)}`;
+  return `${older.subject} ${older.predicate} ${quoteOf(older.object)} contradicted by a newer ${newer.predicate} fact from ${isoOf(at)}`;
 }
 
 function cmp(a: string, b: string): number {

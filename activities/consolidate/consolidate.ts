@@ -31,7 +31,6 @@ import {
   factKeyOf,
   objectCovers,
   quoteOf,
-  round4,
   sameObject,
   sameSubjectPredicate,
   sameTriple,
@@ -277,7 +276,8 @@ function retract(
       previousVersion: k.version,
       // A validity interval never ends before it starts, even when the retraction is dated earlier.
       validTo: Math.max(c.validFrom, k.validFrom),
-      reason: `retracted: ${quoteOf(c.text)} withdraws ${quoteOf(k.text)}`,
+      // Names the retraction by its message, not its words: erasing that message leaves no quote here.
+      reason: `retracted by message ${c.sources[0]?.messageId ?? c.sourceEventId}: withdraws ${quoteOf(k.text)}`,
       comparedWith: [k.id, ...examined.filter((id) => id !== k.id)],
       causationId: c.sourceEventId,
     };

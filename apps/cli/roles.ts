@@ -19,6 +19,7 @@ import { ClusterService } from '../cluster-service.js';
 import { runIngest } from '../roles/ingest.js';
 import { shutdownSignal } from '../roles/lifecycle.js';
 import { runProjectors } from '../roles/project.js';
+import { accessRecorder, forgettingOf, sealerOf } from '../composition.js';
 import { runWorker } from '../roles/worker.js';
 import { startServer } from '../server/http.js';
 
@@ -54,9 +55,14 @@ export function ingestRole(config: Config): Promise<void> {
   return withResources(config, 'ingest', async (r, signal) => {
     const log = await r.log();
     const client = r.track(await connectTemporal(config), (c) => c.connection.close());
-    const handOff = temporalHandOff(client, { taskQueue: r.settings.temporalTaskQueue, batchSize: config.batchSize });
+    const handOff = temporalHandOff(client, {
+      taskQueue: r.settings.temporalTaskQueue,
+      batchSize: config.batchSize,
+      decayIntervalMs: config.forgetIntervalMs,
+    });
+    const { opener } = sealerOf(config, r.keys());
     print(`engram ingest: bridging conversation-events to Temporal task queue ${r.settings.temporalTaskQueue}`);
-    const totals = await runIngest({ log, handOff, signal, print });
+    const totals = await runIngest({ log, handOff, signal, print, opener });
     print(`engram ingest: ${totals.read} read, ${totals.handedOff} handed off, ${totals.deadLettered} dead-lettered`);
   });
 }
@@ -80,6 +86,9 @@ export function workerRole(config: Config): Promise<void> {
       clock: systemClock,
       // The projector role applies memory-events; consolidation waits until it has read its own writes.
       awaitProjection: (position: LogPosition) => awaitProjections(watched, position),
+      llm: r.llm(),
+      sealer: sealerOf(config, r.keys()).sealer,
+      options: { forgetting: forgettingOf(config) },
     });
     print(`engram worker: polling task queue ${r.settings.temporalTaskQueue} in namespace ${r.settings.temporalNamespace}`);
     await runWorker({ config, activities, shutdownSignal: signal });
@@ -94,11 +103,12 @@ export function projectRole(config: Config): Promise<void> {
     const { store, memoryDb } = r.store(embedder.dimensions);
     const { vectors, checkpoints } = await r.vectors(embedder);
     const graph = await r.graph();
-    const runner = new ProjectorRunner(log, [
-      new StoreProjection(store, memoryDb.checkpoints),
-      new VectorProjection(vectors, checkpoints),
-      new GraphProjection(graph, graph),
-    ]);
+    const runner = new ProjectorRunner(
+      log,
+      [new StoreProjection(store, memoryDb.checkpoints), new VectorProjection(vectors, checkpoints), new GraphProjection(graph, graph)],
+      512,
+      sealerOf(config, r.keys()).opener,
+    );
     print('engram project: projecting memory-events into the memory store, Qdrant and Neo4j');
     const applied = await runProjectors(runner, signal, print);
     print(`engram project: ${applied} records applied`);
@@ -113,7 +123,19 @@ export function serveClusterRole(config: Config, listen: { port: number; host: s
     const { store } = r.store(embedder.dimensions);
     const { vectors } = await r.vectors(embedder);
     const graph = await r.graph();
-    const server = await startServer(new ClusterService({ log, embedder, vectors, store, graph }), listen);
+    const { sealer } = sealerOf(config, r.keys());
+    const service = new ClusterService({
+      log,
+      embedder,
+      vectors,
+      store,
+      graph,
+      sealer,
+      clock: systemClock,
+      forgetting: forgettingOf(config),
+      recordAccess: accessRecorder(log, sealer),
+    });
+    const server = await startServer(service, listen);
     print(`engram API (cluster profile) listening on ${server.url}`);
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     await server.close();

@@ -4,6 +4,7 @@
  */
 import type { EventLog } from '../../core/ports.js';
 import { IngestBridge, type BridgeResult, type HandOff } from '../../streams/ingest-bridge.js';
+import type { RecordSealer } from '../../streams/record-sealer.js';
 import { runLoop } from './lifecycle.js';
 
 export interface IngestRoleOptions {
@@ -14,11 +15,13 @@ export interface IngestRoleOptions {
   readonly maxRecords?: number;
   readonly print: (line: string) => void;
   readonly onRound?: (r: BridgeResult) => void;
+  /** Opens sealed records (crypto-shredding); erased ones are skipped. */
+  readonly opener?: RecordSealer;
 }
 
 /** Runs the bridge until the signal fires; returns the totals. */
 export async function runIngest(opts: IngestRoleOptions): Promise<BridgeResult> {
-  const bridge = new IngestBridge(opts.log, opts.handOff);
+  const bridge = new IngestBridge(opts.log, opts.handOff, 'ingest-bridge', opts.opener);
   const totals = { read: 0, handedOff: 0, deadLettered: 0 };
   await runLoop(
     'ingest',

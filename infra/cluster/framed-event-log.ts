@@ -4,6 +4,7 @@
  * bytes. Records that cannot be unframed pass through unchanged, so the ingest bridge dead-letters
  * them as undecodable instead of stalling the stream.
  */
+import { isSealed } from '../../schemas/sealed-envelope.js';
 import { EngramError } from '../../core/errors.js';
 import type { LogPosition } from '../../core/model.js';
 import type { AppendRecord, EventLog, LogConsumer, LogRecord } from '../../core/ports.js';
@@ -36,7 +37,8 @@ export class FramedEventLog implements EventLog {
     if (!this.topics.has(topic)) return this.inner.append(topic, records);
     return this.inner.append(
       topic,
-      records.map((r) => ({ ...r, value: this.framing.toWire(r.value) })),
+      // Sealed records (schemas/sealed-envelope.ts) are ciphertext, not Avro: they travel as they are.
+      records.map((r) => ({ ...r, value: isSealed(r.value) ? r.value : this.framing.toWire(r.value) })),
     );
   }
 
@@ -81,3 +83,4 @@ export class FramedEventLog implements EventLog {
     return out;
   }
 }
+

@@ -237,6 +237,13 @@ export class DurableRunner {
     return guardSqlite(this.path, () => (this.db.prepare('SELECT count(*) AS n FROM inbox').get() as { n: number }).n);
   }
 
+  /** Every workflow id the runner has seen, sorted. */
+  workflows(): string[] {
+    return guardSqlite(this.path, () =>
+      (this.db.prepare('SELECT id FROM workflows ORDER BY id').all() as { id: string }[]).map((r) => r.id),
+    );
+  }
+
   /** Workflow ids with pending inputs or an unfinished batch, longest-waiting first. */
   pending(): string[] {
     return guardSqlite(this.path, () => this.stmts.pending.all().map((r) => r.workflow_id));

@@ -5,8 +5,8 @@
  * tables, transactions, serialising calls on the one connection, value conversion, error mapping
  * and the file lock (one process per database).
  */
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import lbug from '@ladybugdb/core';
 import type { Connection, Database, LbugValue, PreparedStatement, QueryResult } from '@ladybugdb/core';
 import { DataDirError, StorageError } from '../../core/errors.js';
@@ -81,10 +81,11 @@ export class LadybugMemoryGraph extends CypherMemoryGraph {
   private closed = false;
 
   private constructor(
-    private readonly db: Database,
-    private readonly conn: Connection,
+    private db: Database,
+    private conn: Connection,
     /** The database file. */
     readonly path: string,
+    private readonly options: { readonly bufferPool: number; readonly maxBytes: number },
     private readonly onStatement?: (statement: string, params: CypherParams) => void,
   ) {
     super();
@@ -116,7 +117,37 @@ export class LadybugMemoryGraph extends CypherMemoryGraph {
       throw ladybugError(cause, path);
     }
     openPaths.add(path);
-    return new LadybugMemoryGraph(db, conn, path, opts.onStatement);
+    const sizes = { bufferPool: opts.bufferPoolBytes ?? DEFAULT_BUFFER_POOL, maxBytes: opts.maxBytes ?? DEFAULT_MAX_SIZE };
+    return new LadybugMemoryGraph(db, conn, path, sizes, opts.onStatement);
+  }
+
+  /**
+   * Rewrites the database with only its live data (EXPORT, then IMPORT into a fresh file). Deleted
+   * nodes leave their bytes in LadybugDB's pages; after an erasure this is how they go for good.
+   */
+  compact(): Promise<void> {
+    return this.exclusive(async () => {
+      const dir = dirname(this.path);
+      const exported = join(dir, `.compact-${process.pid}-${Date.now()}`);
+      try {
+        await this.raw('CHECKPOINT');
+        await this.raw(`EXPORT DATABASE '${exported.replace(/'/g, "''")}'`);
+        this.statements.clear();
+        await this.conn.close();
+        await this.db.close();
+        for (const f of readdirSync(dir)) if (f.startsWith(GRAPH_FILE)) rmSync(join(dir, f), { recursive: true, force: true });
+        this.db = new lbug.Database(this.path, this.options.bufferPool, true, false, this.options.maxBytes);
+        await this.db.init();
+        this.conn = new lbug.Connection(this.db);
+        await this.conn.init();
+        await this.raw(`IMPORT DATABASE '${exported.replace(/'/g, "''")}'`);
+        await this.raw('CHECKPOINT');
+      } catch (cause) {
+        throw ladybugError(cause, this.path);
+      } finally {
+        rmSync(exported, { recursive: true, force: true });
+      }
+    });
   }
 
   /** Closes the connection and the database, releasing the file lock. Idempotent. */

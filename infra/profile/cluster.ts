@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataDirError } from '../../core/errors.js';
 import { TOPICS } from '../../core/model.js';
-import type { Embedder, EventLog } from '../../core/ports.js';
+import type { Embedder, EventLog, LlmClient } from '../../core/ports.js';
 import { requireCluster, type Config, type RequiredClusterSettings } from '../config.js';
 import { KafkaEventLog, kafkaEventLogOptions } from '../cluster/kafka-event-log.js';
 import { confluentFraming, FramedEventLog } from '../cluster/framed-event-log.js';
@@ -16,10 +16,12 @@ import { QdrantVectorIndex } from '../cluster/qdrant-vector-index.js';
 import { QdrantCheckpointStore } from '../cluster/qdrant-checkpoints.js';
 import { Neo4jMemoryGraph } from '../cluster/neo4j-memory-graph.js';
 import { openMemoryDb, type MemoryDb } from '../embedded/memory-db.js';
+import { SqliteKeyStore } from '../embedded/key-store.js';
 import { SqliteMemoryStore } from '../embedded/memory-store.js';
 import { UseLiteEmbedder } from '../embedder/use-lite.js';
 import { CachedEmbedder } from '../embedder/cached-embedder.js';
 import { openDatabase } from '../sqlite/open.js';
+import { createLlmClient } from '../llm/openai-client.js';
 import { DATA_FILES } from './embedded.js';
 
 /** Opened resources, closed in reverse order of opening. */
@@ -68,6 +70,12 @@ export class ClusterResources {
     return { memoryDb, store: new SqliteMemoryStore(memoryDb) };
   }
 
+  /** The users' data keys (SQLite on the shared volume, next to the memory store). */
+  keys(): SqliteKeyStore {
+    this.dataDir();
+    return this.track(new SqliteKeyStore(join(this.config.dataDir, DATA_FILES.keys)), (k) => k.close());
+  }
+
   /** Qdrant: the vector index for this embedding model, and the vector projector's checkpoints. */
   async vectors(embedder: Embedder): Promise<{ vectors: QdrantVectorIndex; checkpoints: QdrantCheckpointStore }> {
     const conn = { url: this.settings.qdrantUrl, apiKey: this.settings.qdrantApiKey };
@@ -89,6 +97,11 @@ export class ClusterResources {
       }),
       (g) => g.close(),
     );
+  }
+
+  /** The configured language model, or null for the offline write path (nothing to close). */
+  llm(): LlmClient | null {
+    return createLlmClient(this.config);
   }
 
   /** Closes everything opened, newest first; reports the first failure after trying all. */

@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { SqliteKeyStore } from '../embedded/key-store.js';
 import { DataDirError } from '../../core/errors.js';
 import type { Clock } from '../../core/random.js';
 import { systemClock } from '../../core/random.js';
@@ -27,6 +28,8 @@ export interface EmbeddedPorts {
   readonly vectors: SqliteVectorIndex;
   readonly store: SqliteMemoryStore;
   readonly graph: LadybugMemoryGraph;
+  /** Users' data keys (crypto-shredding); apart from the data they seal. */
+  readonly keys: SqliteKeyStore;
   readonly embedder: Embedder;
   /** The model behind the cache: its call counter shows whether a model was used. */
   readonly model: UseLiteEmbedder;
@@ -48,6 +51,7 @@ export const DATA_FILES = {
   memory: 'memory.db',
   graph: 'graph',
   cache: 'embeddings.db',
+  keys: 'keys.db',
 } as const;
 
 /** Opens every embedded port over one data directory, with clear errors for unusable ones. */
@@ -89,6 +93,8 @@ export async function openEmbeddedPorts(dataDir: string, opts: OpenOptions): Pro
     const cacheDb: Db = openDatabase(cachePath);
     opened.push(cacheDb);
     const embedder = new CachedEmbedder(model, cacheDb, cachePath);
+    const keys = new SqliteKeyStore(join(dataDir, DATA_FILES.keys));
+    opened.push(keys);
     return {
       dataDir,
       clock,
@@ -98,10 +104,12 @@ export async function openEmbeddedPorts(dataDir: string, opts: OpenOptions): Pro
       vectors,
       store,
       graph,
+      keys,
       embedder,
       model,
       async close() {
         await graph.close();
+        keys.close();
         cacheDb.close();
         memoryDb.close();
         runner.close();

@@ -23,6 +23,8 @@ export function openDatabase(path: string, opts: { readonly?: boolean; create?: 
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
+    // Erasure must not leave deleted rows in free pages of any file (DESIGN.md §6).
+    if (!opts.readonly) db.pragma('secure_delete = ON');
     // Touch the schema so that a non-database file fails here, not at first use.
     db.prepare('SELECT count(*) FROM sqlite_master').get();
   } catch (cause) {

@@ -28,11 +28,12 @@ export class GraphProjection implements Projection {
   readonly name = 'memory-graph';
 
   constructor(
-    private readonly graph: MemoryGraph & { clear(): Promise<void> },
+    private readonly graph: MemoryGraph & { clear(): Promise<void>; compact?: () => Promise<void> },
     readonly checkpoints: CheckpointStore & { reset(projector: string): Promise<void> },
   ) {}
 
   async apply(events: readonly PositionedMemoryEvent[]): Promise<void> {
+    let erased = false;
     for (const { event } of events) {
       const scope: Scope = { tenantId: event.tenantId, userId: event.userId };
       const p = event.payload;
@@ -41,9 +42,15 @@ export class GraphProjection implements Projection {
       else if (p.type === 'MemoryInvalidated') await this.graph.setStatus(scope, p.memoryId, 'invalidated', p.validTo, p.supersededAt);
       else if (p.type === 'MemoryRestored') await this.graph.setStatus(scope, p.memoryId, 'active', null, null);
       else if (p.type === 'MemoryReleased') await this.graph.setStatus(scope, p.memoryId, p.approved ? 'active' : 'rejected', null, null);
-      else if (p.type === 'MemoryForgotten') await this.graph.removeMemory(scope, p.memoryId);
+      else if (p.type === 'MemoryArchived') await this.graph.setStatus(scope, p.memoryId, 'archived', null, null)
+      else if (p.type === 'MemoryForgotten') {
+        await this.graph.removeMemory(scope, p.memoryId);
+        erased = true;
+      }
       else if (p.type === 'ClusterAssigned' && p.links.length > 0) await this.graph.link(scope, p.memoryId, p.links);
     }
+    // An engine that keeps deleted bytes in its pages rewrites itself, so erasure leaves no trace.
+    if (erased) await this.graph.compact?.();
   }
 
   async reset(): Promise<void> {

@@ -7,6 +7,7 @@ import { DecodeError } from '../../core/errors.js';
 import { TOPICS } from '../../core/model.js';
 import type { EventLog, LogRecord } from '../../core/ports.js';
 import { decodeMemoryEvent } from '../../schemas/codec.js';
+import { RecordSealer } from '../record-sealer.js';
 import type { PositionedMemoryEvent, Projection } from './projection.js';
 
 export class ProjectorRunner {
@@ -14,6 +15,7 @@ export class ProjectorRunner {
     private readonly log: EventLog,
     readonly projections: readonly Projection[],
     private readonly fetchSize = 512,
+    private readonly sealer: RecordSealer = new RecordSealer(null),
   ) {}
 
   /** Applies everything available to every projection; returns the number of records applied. */
@@ -60,7 +62,10 @@ export class ProjectorRunner {
       const dead: LogRecord[] = [];
       for (const r of records) {
         try {
-          events.push({ event: decodeMemoryEvent(r.value), position: { topic: r.topic, partition: r.partition, offset: r.offset } });
+          // A record whose key an erasure destroyed is skipped: its memory's tombstone follows it.
+          const opened = await this.sealer.open(r);
+          if (opened.erased) continue;
+          events.push({ event: decodeMemoryEvent(opened.bytes), position: { topic: r.topic, partition: r.partition, offset: r.offset } });
         } catch (err) {
           if (!(err instanceof DecodeError)) throw err;
           dead.push(r);

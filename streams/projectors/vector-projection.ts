@@ -40,6 +40,8 @@ export function vectorOpOf(event: MemoryEvent): VectorOp {
       return { op: 'status', id: p.memoryId, status: 'active', validTo: null, supersededAt: null };
     case 'MemoryReleased':
       return { op: 'status', id: p.memoryId, status: p.approved ? 'active' : 'rejected', validTo: null, supersededAt: null };
+    case 'MemoryArchived':
+      return { op: 'status', id: p.memoryId, status: 'archived', validTo: null, supersededAt: null };
     case 'MemoryForgotten':
       return { op: 'remove', id: p.memoryId };
     default:

@@ -63,6 +63,8 @@ function rows(changes: readonly PlannedChange[]): Row[] {
         return ['LESSON', ch.lesson.id];
       case 'USAGE':
         return ['USAGE', ch.usage.model];
+      case 'SHRED':
+        return ['SHRED', ch.wholeKeyring ? '*' : ch.keyIds.join(',')];
       default:
         return [ch.op, ch.targetId];
     }
@@ -84,7 +86,8 @@ test('a new value of a functional fact closes the old one at the new validFrom',
   t.is(inv.previousVersion, 4);
   t.is(inv.causationId, 'ev-c-berlin');
   t.regex(inv.reason, /"Paris"/);
-  t.regex(inv.reason, /"Berlin"/);
+  t.regex(inv.reason, /replaced by a newer value/);
+  t.notRegex(inv.reason, /Berlin/, 'the newer fact is named by id, never quoted');
 });
 
 test('the same or a refined value is not a contradiction (normalised compare)', (t) => {
@@ -307,7 +310,17 @@ test('forget commands erase their targets once, chaining versions within the bat
       ['INVALIDATE', 'm-a', 3, 'ev-0'],
       ['FORGET', 'm-a', 4, 'ev-1'],
       ['FORGET', 'm-b', 1, 'ev-3'],
+      ['SHRED', '', -1, 'ev-3'],
       ['FORGET', 'm-c', 1, 'ev-4'],
+      ['SHRED', '', -1, 'ev-4'],
+    ],
+  );
+  // A forgotten message's key and then the user's whole keyring are destroyed.
+  t.deepEqual(
+    out.flatMap((ch) => (ch.op === 'SHRED' ? [[ch.keyIds, ch.wholeKeyring]] : [])),
+    [
+      [['msg:msg-1'], false],
+      [[], true],
     ],
   );
 });

@@ -36,12 +36,12 @@ test('signalWithStart on memory/<tenant>/<user> with the events, the task queue 
   const { client, calls } = fakeClient();
   const events = positioned();
   const workflowId = workflowIdOf(events[0]!.event);
-  await temporalHandOff(client, { taskQueue: 'engram-memory', batchSize: 32 })(workflowId, events);
+  await temporalHandOff(client, { taskQueue: 'engram-memory', batchSize: 32, decayIntervalMs: 3_600_000 })(workflowId, events);
   t.is(calls.length, 1);
   const { options } = calls[0]!;
   t.is(options.workflowId, 'memory/acme/alice');
   t.is(options.taskQueue, 'engram-memory');
-  t.deepEqual(options.args, [{ tenantId: 'acme', userId: 'alice', batchSize: 32 }]);
+  t.deepEqual(options.args, [{ tenantId: 'acme', userId: 'alice', batchSize: 32, decayIntervalMs: 3_600_000 }]);
   t.is(options.signal.name, 'events');
   t.deepEqual(options.signalArgs[0], events);
 });

@@ -4,6 +4,7 @@ import test from 'ava';
 import { TOPICS } from '../../core/model.js';
 import { seededRng } from '../../core/random.js';
 import { decodeMemoryEvent } from '../../schemas/codec.js';
+import { RecordSealer } from '../../streams/record-sealer.js';
 import { openTestEngine, removeDir, tempDir } from '../helpers/engine.js';
 import { syntheticConversations } from '../helpers/synthetic.js';
 
@@ -85,9 +86,12 @@ test('SIGKILL at random points: on restart no event is lost and no memory is dup
   // Nothing duplicated: every memory event id appears once in the log.
   const ids = new Set<string>();
   let records = 0;
+  const opener = new RecordSealer(engine.ports.keys);
   for (let p = 0; p < (await engine.ports.log.partitions(TOPICS.memory)); p++) {
     for (const r of await engine.ports.log.read(TOPICS.memory, p, 0, 1_000_000)) {
-      const e = decodeMemoryEvent(r.value);
+      const opened = await opener.open(r);
+      if (opened.erased) throw new Error(`record ${r.offset} was erased, yet nothing asked for erasure`);
+      const e = decodeMemoryEvent(opened.bytes);
       ids.add(e.eventId);
       if (e.payload.type === 'MemoryReinforced') reinforcedBy.add(e.causationId);
       records++;

@@ -9,10 +9,13 @@ import type { PositionedEvent } from '../../core/model.js';
 import { TOPICS } from '../../core/model.js';
 import type { LogRecord } from '../../core/ports.js';
 import { KafkaEventLog, type KafkaEventLogOptions } from '../../infra/cluster/kafka-event-log.js';
-import { openEmbeddedPorts } from '../../infra/profile/embedded.js';
+import path from 'node:path';
+import { DATA_FILES, openEmbeddedPorts } from '../../infra/profile/embedded.js';
 import { runIngest } from '../../apps/roles/ingest.js';
 import { runProjectors } from '../../apps/roles/project.js';
 import { ProjectorRunner } from '../../streams/projectors/projector-runner.js';
+import { RecordSealer } from '../../streams/record-sealer.js';
+import { SqliteKeyStore } from '../../infra/embedded/key-store.js';
 import { StoreProjection } from '../../streams/projectors/store-projection.js';
 import { VectorProjection } from '../../streams/projectors/vector-projection.js';
 import { GraphProjection } from '../../streams/projectors/graph-projection.js';
@@ -104,12 +107,19 @@ wire('the projector role builds from Kafka the same projections as the embedded 
   t.true(copied > 50);
 
   const ports = await openEmbeddedPorts(fromKafka, { create: true });
+  // The projector role opens sealed records with the users' keys (shared with the writer).
+  const keys = new SqliteKeyStore(path.join(live, DATA_FILES.keys));
   try {
-    const runner = new ProjectorRunner(log, [
-      new StoreProjection(ports.store, ports.memoryDb.checkpoints),
-      new VectorProjection(ports.vectors, ports.memoryDb.checkpoints),
-      new GraphProjection(ports.graph, ports.graph),
-    ]);
+    const runner = new ProjectorRunner(
+      log,
+      [
+        new StoreProjection(ports.store, ports.memoryDb.checkpoints),
+        new VectorProjection(ports.vectors, ports.memoryDb.checkpoints),
+        new GraphProjection(ports.graph, ports.graph),
+      ],
+      512,
+      new RecordSealer(keys),
+    );
     const controller = new AbortController();
     let applied = 0;
     await runProjectors(runner, controller.signal, () => {}, (n) => {
@@ -119,6 +129,7 @@ wire('the projector role builds from Kafka the same projections as the embedded 
     t.is(applied, copied * 3, 'each of the three projections applied every record once');
     t.is(await runner.lag(), 0);
   } finally {
+    keys.close();
     await ports.close();
     await log.close();
   }
