@@ -5,7 +5,7 @@
 import { createActivities, type MemoryActivities } from '../activities/index.js';
 import type { ConversationEvent, LogPosition, PositionedEvent } from '../core/model.js';
 import { TOPICS } from '../core/model.js';
-import type { AppendRecord, LogRecord, MemoryState, Neighbourhood } from '../core/ports.js';
+import type { AppendRecord, LogRecord, MemoryState, ModelUsageTotal, Neighbourhood } from '../core/ports.js';
 import { scopeOf, type Scope } from '../core/scope.js';
 import type { Config } from '../infra/config.js';
 import { createLlmClient } from '../infra/llm/openai-client.js';
@@ -201,6 +201,11 @@ export class Engine implements MemoryService {
   /** Hybrid search over one user's memories. */
   search(scope: Scope, query: string, opts?: SearchOptions): Promise<SearchHit[]> {
     return this.reads.search(scope, query, opts);
+  }
+
+  /** Language-model tokens metered for a tenant. */
+  modelUsage(tenantId: string): Promise<ModelUsageTotal[]> {
+    return this.reads.modelUsage(tenantId);
   }
 
   /** One memory with provenance and history. */

@@ -81,12 +81,18 @@ interface ScopeFlags {
 export async function searchCommand(
   globals: GlobalOptions,
   query: string,
-  opts: ScopeFlags & { k: number; asOf?: string; includeInvalid?: boolean; kind?: MemoryKind[] },
+  opts: ScopeFlags & { k: number; asOf?: string; includeInvalid?: boolean; all?: boolean; kind?: MemoryKind[] },
 ): Promise<void> {
   const scope = scopeOf(opts.tenant, opts.user);
   const asOf = opts.asOf === undefined ? undefined : parseTime(opts.asOf, '--as-of');
   await withEngine(globals, false, async (engine) => {
-    const hits = await engine.search(scope, query, { k: opts.k, asOf, includeInvalid: opts.includeInvalid, kinds: opts.kind });
+    const hits = await engine.search(scope, query, {
+      k: opts.k,
+      asOf,
+      includeInvalid: opts.includeInvalid || opts.all,
+      includeArchived: opts.all,
+      kinds: opts.kind,
+    });
     if (opts.json) return print(JSON.stringify(hits, null, 2));
     if (hits.length === 0) return print('no memories found');
     hits.forEach((h, i) => print(formatHit(h, i + 1)));
@@ -146,6 +152,30 @@ export async function replayCommand(globals: GlobalOptions): Promise<void> {
   });
 }
 
+/** `engram forget-pass`: archives every user's memories whose retention fell below the floor. */
+export async function forgetPassCommand(globals: GlobalOptions, opts: { at?: string }): Promise<void> {
+  await withEngine(globals, false, async (engine) => {
+    const at = opts.at === undefined ? undefined : parseTime(opts.at, '--at');
+    const { users, archived } = await engine.forgettingPass(at);
+    const c = engine.config;
+    print(
+      `forgetting pass over ${users} users: ${archived} memories archived ` +
+        `(half-life ${c.forgetHalfLifeDays} days, floor ${c.forgetFloor}, x${c.forgetReinforce} per recall); ` +
+        'archived memories stay in the log and show with --all',
+    );
+  });
+}
+
+/** `engram usage`: language-model tokens metered for a tenant. */
+export async function usageCommand(globals: GlobalOptions, opts: { tenant: string; json?: boolean }): Promise<void> {
+  await withEngine(globals, false, async (engine) => {
+    const rows = await engine.modelUsage(opts.tenant);
+    if (opts.json) return print(JSON.stringify(rows, null, 2));
+    if (rows.length === 0) return print(`no language-model calls recorded for tenant ${opts.tenant}`);
+    for (const r of rows) print(`${r.model} · ${r.purpose}: ${r.calls} calls, ${r.promptTokens} prompt + ${r.completionTokens} completion tokens`);
+  });
+}
+
 export async function dlqCommand(globals: GlobalOptions, opts: { json?: boolean }): Promise<void> {
   await withEngine(globals, false, async (engine) => {
     const records = await engine.deadLetters();
@@ -163,7 +193,17 @@ export async function serveCommand(globals: GlobalOptions, opts: { port?: number
     return serveClusterRole(config, { port: config.port, host: config.host });
   }
   const engine = await Engine.open(config, { create: true });
-  const server = await startServer(engine, { port: config.port, host: config.host, background: () => engine.runUntilIdle() });
+  // The background loop also runs the forgetting pass every ENGRAM_FORGET_INTERVAL_MS.
+  let lastPass = engine.ports.clock.now();
+  const background = async (): Promise<void> => {
+    await engine.runUntilIdle();
+    const now = engine.ports.clock.now();
+    if (config.forgetIntervalMs > 0 && now - lastPass >= config.forgetIntervalMs) {
+      lastPass = now;
+      await engine.forgettingPass(now);
+    }
+  };
+  const server = await startServer(engine, { port: config.port, host: config.host, background });
   print(`engram API listening on ${server.url}`);
   const stop = async (): Promise<void> => {
     await server.close();

@@ -9,6 +9,7 @@ import type * as RolesModule from './roles.js';
 import { loadConfig, type Config } from '../../infra/config.js';
 import {
   dlqCommand,
+  forgetPassCommand,
   graphCommand,
   memoriesCommand,
   memoryCommand,
@@ -17,6 +18,7 @@ import {
   replayCommand,
   searchCommand,
   serveCommand,
+  usageCommand,
 } from './commands.js';
 
 function positiveInt(value: string): number {
@@ -70,12 +72,13 @@ scoped('search', "hybrid search (dense + BM25) over a user's memories")
   .option('-k <n>', 'how many results', positiveInt, 10)
   .option('--as-of <time>', 'world time (ISO-8601 or epoch ms): only memories valid then')
   .option('--include-invalid', 'include expired (invalidated) memories')
+  .option('--all', 'also include archived (faded) and expired memories')
   .addOption(new Option('--kind <kind...>', 'only these kinds').choices(['fact', 'preference', 'event', 'episode', 'summary', 'lesson']))
   .option('--json', 'print JSON')
   .action(async (query: string, opts) => searchCommand(opts, query, opts));
 
 scoped('memories', "list a user's memories (active ones unless --all)")
-  .option('--all', 'include invalidated, quarantined and rejected memories')
+  .option('--all', 'include invalidated, quarantined, rejected and archived memories')
   .option('--json', 'print JSON')
   .action(async (opts) => memoriesCommand(opts, opts));
 
@@ -93,6 +96,15 @@ scoped('graph', 'the entity neighbourhood of a name in the memory graph')
 command('replay', 'drop every projection and rebuild it from the memory log (calls no model)').action(
   async (opts: { dataDir?: string }) => replayCommand(opts),
 );
+
+command('forget-pass', 'the forgetting pass: archive memories whose retention fell below the floor (ENGRAM_FORGET_*)')
+  .option('--at <time>', 'the clock to use (ISO-8601 or epoch ms; default now): the pass is deterministic for a given clock')
+  .action(async (opts: { dataDir?: string; at?: string }) => forgetPassCommand(opts, opts));
+
+command('usage', 'language-model tokens metered for a tenant (when an LLM is configured)')
+  .requiredOption('--tenant <id>', 'tenant id')
+  .option('--json', 'print JSON')
+  .action(async (opts: { dataDir?: string; tenant: string; json?: boolean }) => usageCommand(opts, opts));
 
 command('dlq', 'list dead-lettered conversation events with their reasons')
   .option('--json', 'print JSON')
