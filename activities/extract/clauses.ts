@@ -80,7 +80,7 @@ const QUESTION_START =
   /^(?:do|does|did|are|is|was|were|have|has|can|could|would|will|should|what|where|when|why|how|who|whom|which|whose|and you|you too|wanna|want to)\b/i;
 /** Interjections and hedges stripped from a clause's start. */
 const LEADING_NOISE =
-  /^(?:(?:oh|ohh|well|so|yeah|yes|yep|no|nope|and|but|also|actually|honestly|btw|by the way|anyway|anyways|plus|lol|haha|hey|wow|ok|okay|hmm|um|guess what|fun fact|in fact|oh yeah|oh and|speaking of which|to be honest|tbh|sure|right|now|then|omg)\b[,!.:]*\s*)+/i;
+  /^(?:(?:oh|ohh|well|so|yeah|yes|yep|no|nope|and|but|also|actually|honestly|btw|by the way|anyway|anyways|plus|lol|haha|hey|wow|ok|okay|hmm|um|guess what|fun fact|in fact|oh yeah|oh and|speaking of which|to be honest|tbh|sure|right|now|then|omg|instead|just to be clear|to be clear|for the record|just so you know|fyi|sorry|oops|whoops)\b[,!.:]*\s*)+/i;
 /** Hedges whose complement is the real statement: "I think (that) Melanie lives in Boston". */
 const HEDGE = /^I (?:think|guess|believe|suppose|feel like|reckon|mean)(?: that)?,?\s+/;
 

@@ -20,7 +20,7 @@ const CUT =
   /\s*(?:[,;:!?.()"]|\s[-–—]\s|\b(?:because|cause|since|but|so that|so|although|though|when|whenever|where|while|which|who|whereas|and then|until|unless|if|as well as|after|before|whom|whose|that is|especially|like I|and I|and we|and it|and she|and he|and they|I)\b)/;
 /** Trailing words that qualify the verb rather than name the object. */
 const TRAILING =
-  /\s+(?:a lot|so much|very much|too|as well|also|lately|these days|right now|now|anymore|any more|currently|at the moment|for now|again|though|haha|lol|tbh|honestly|really|actually|of course|for sure|anyway|tho|at all|yet|recently|today|tonight|together|with them|with him|with her)$/i;
+  /\s+(?:a lot|so much|very much|too|as well|also|lately|these days|right now|now|anymore|any more|currently|at the moment|for now|again|though|haha|lol|tbh|honestly|really|actually|of course|for sure|anyway|tho|at all|yet|recently|today|tonight|together|with them|with him|with her|there|here|over there|out there)$/i;
 /** Objects that point elsewhere and say nothing on their own. */
 const PRONOUN_OBJECT =
   /^(?:it|this|that|these|those|them|him|her|you|me|us|one|ones|something|anything|everything|nothing|stuff|things|there|here|so|that one|this one|what|which|all|both|more|most|some|any|lots|a lot)$/i;

@@ -7,7 +7,8 @@
 import nlp from 'compromise';
 import type { MemoryKind } from '../../core/model.js';
 import { cleanObject } from './objects.js';
-import { PET_PATTERN, RELATION_PATTERN, relationOf, relationPredicate } from './relations.js';
+import { PET_PATTERN, RELATION_PATTERN, relationOf, relationPredicate, singularRelation } from './relations.js';
+import { isName } from './subjects.js';
 
 /** One recognised predicate of a clause. */
 export interface PredicateMatch {
@@ -121,14 +122,45 @@ const worksAt: Builder = (m, ctx) => {
   return out;
 };
 
+/** "engaged to a girl called Lina": the status, and the partner as a relation. */
+const partnered: Builder = (m, ctx) => {
+  const status = (m[1] ?? '').toLowerCase();
+  const name = m[2];
+  const out = one('relationship_status', status, ctx);
+  if (name !== undefined && isName(name)) {
+    const predicate = status === 'engaged' ? 'has_fiance' : 'has_spouse';
+    out.push({ predicate, object: name, display: name, kind: 'fact', retract: false });
+  }
+  return out;
+};
+
 /** A pet, optionally named: "a dog named Max", "two cats". */
 const pet: Builder = (m) => {
   const animal = relationOf(m[1] ?? '');
   if (!animal) return [];
-  const name = capitalised(m[2]);
-  const object = name ? `${animal.canonical} named ${name}` : animal.canonical;
-  return [{ predicate: 'has_pet', object, display: object, kind: 'fact', retract: false }];
+  const names = namesList(m[2]);
+  if (names.length === 0) return [{ predicate: 'has_pet', object: animal.canonical, display: animal.canonical, kind: 'fact', retract: false }];
+  // "two cats, Miso and Tofu": one fact per named animal, each in the singular.
+  const species = singularRelation(animal.canonical);
+  return names.map((name) => {
+    const object = `${species} named ${name}`;
+    return { predicate: 'has_pet', object, display: object, kind: 'fact' as const, retract: false };
+  });
 };
+
+/** The names listed at the start of a span ("Miso and Tofu", "Rex, Bella and Max"), in order. */
+function namesList(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const out: string[] = [];
+  for (const part of raw.split(/\s*,\s*(?:and\s+)?|\s+and\s+|\s+&\s+/)) {
+    const name = capitalised(part.trim());
+    if (name === undefined || !isName(name)) break;
+    out.push(name);
+    // A part that goes on after the name ("Max who is five") ends the list.
+    if (name !== part.trim()) break;
+  }
+  return out;
+}
 
 /** A named relative: "a sister named Anna". */
 const namedRelative: Builder = (m) => {
@@ -138,11 +170,20 @@ const namedRelative: Builder = (m) => {
   return [{ predicate: relationPredicate(rel), object: name, display: name, kind: 'fact', retract: false }];
 };
 
+/** A place cleaned on its own, then written after a verb ("move to" + "Montreal next year" → "move to Montreal"). */
+function prefixed(predicate: string, verb: string, raw: string | undefined, ctx: PatternContext): PredicateMatch[] {
+  if (raw === undefined) return [];
+  const o = cleanObject(raw, { owner: ctx.owner, cutPrepositions: true });
+  if (!o) return [];
+  return one(predicate, `${verb} ${o.display}`, ctx);
+}
+
 /** Plans: "going to visit Japan" → plans "visit Japan"; "going to the beach" → "go to the beach". */
 const plans: Builder = (m, ctx) => {
-  let raw = (m[1] ?? '').trim();
+  const raw = (m[1] ?? '').trim();
   if (/^(?:(?:the|a|an|my)\b|[A-Z])/.test(raw) && /^going to\b/i.test(m[0].replace(/^(?:am|is|are)\s+/i, ''))) {
-    raw = `go to ${raw}`;
+    // A destination is a place: "going to Japan for two weeks" plans "go to Japan".
+    return prefixed('plans', 'go to', raw, ctx).filter((p) => isPlan(p.object));
   }
   return one('plans', raw, ctx).filter((p) => isPlan(p.object));
 };
@@ -182,6 +223,10 @@ const PATTERNS: readonly Pattern[] = [
   { re: /^(?:just |recently )?turned (\d{1,3})\b/i, build: (m, c) => one('age', m[1], c) },
   // relationship status
   {
+    re: new RegExp(String.raw`^(?:am|is|are|got) (?:now |happily |recently |newly |just )?(engaged|married) to (?:(?:a|an) (?:girl|guy|woman|man|lady|person|bloke|chap) (?:called|named) )?${NAME}`, 'u'),
+    build: partnered,
+  },
+  {
     re: new RegExp(String.raw`^(?:am|is|are) (?:now |happily |recently |newly )?(single|married|divorced|engaged|widowed|separated|in a relationship|dating someone|seeing someone)(?: to ${NAME})?`, 'iu'),
     build: (m, c) => one('relationship_status', m[1]?.toLowerCase(), c),
   },
@@ -191,7 +236,7 @@ const PATTERNS: readonly Pattern[] = [
   { re: new RegExp(String.raw`^(?:(?:am|is|are|have been|has been|have always|has always|have|has) )?(?:live|lives|living|lived|reside|resides|residing|based|staying|stay|stays) (?:in|at) ${OBJ}`, 'i'), build: place('lives_in') },
   { re: new RegExp(String.raw`^(?:(?:have|has|had|just|recently|finally) )*(?:moved|relocated)(?: back| over)? to ${OBJ}`, 'i'), build: place('lives_in') },
   { re: new RegExp(String.raw`^(?:(?:have|has|had|just) )*(?:moved out of|moved away from) ${OBJ}`, 'i'), build: place('lives_in', true) },
-    { re: new RegExp(String.raw`^(?:am|is|are) (?:moving|relocating) (?:back )?to ${OBJ}`, 'i'), build: (m, c) => one('plans', `move to ${m[1] ?? ''}`, c, { cutPrepositions: true }) },
+    { re: new RegExp(String.raw`^(?:am|is|are) (?:moving|relocating) (?:back )?to ${OBJ}`, 'i'), build: (m, c) => prefixed('plans', 'move to', m[1], c) },
   // origin
   { re: new RegExp(String.raw`^${BE} (?:originally )?from ${OBJ}`, 'i'), build: place('from') },
   { re: new RegExp(String.raw`^(?:come|comes|came) (?:originally )?from ${OBJ}`, 'i'), build: place('from') },
@@ -201,7 +246,9 @@ const PATTERNS: readonly Pattern[] = [
   { re: new RegExp(String.raw`^(?:(?:am|is|are|have been|has been) )?(?:work|works|working) (?:at|for) ${OBJ}`, 'i'), build: worksAt },
   { re: new RegExp(String.raw`^(?:am|is|are) employed (?:at|by) ${OBJ}`, 'i'), build: place('works_at') },
   { re: new RegExp(String.raw`^(?:(?:just|recently|finally) )?(?:got|landed|started|have|has|accepted|took|began) (?:a |an |my |the )?(?:new )?(?:job|position|role|internship|gig) (?:at|with) ${OBJ}`, 'i'), build: place('works_at') },
-  { re: new RegExp(String.raw`^(?:started|began|start|am starting|is starting) (?:working|to work) (?:at|for) ${OBJ}`, 'i'), build: place('works_at') },
+  { re: new RegExp(String.raw`^(?:started|began|start|am starting|is starting) (?:working|to work) (?:at|for) ${OBJ}`, 'i'), build: worksAt },
+  // "I start at Figma next Monday": starting somewhere named is a new place of work.
+  { re: new RegExp(String.raw`^(?:(?:will|am|is|are|just) )?(?:start|starts|starting|started|begin|begins|beginning) (?:at|with) ${OBJ}`, 'i'), build: (m, c) => (/^\p{Lu}/u.test(m[1] ?? '') ? one('works_at', m[1], c, { cutPrepositions: true }) : []) },
   { re: new RegExp(String.raw`^(?:quit|left) (?:my |the )?(?:job|position|work) (?:at|with) ${OBJ}`, 'i'), build: place('works_at', true) },
   { re: new RegExp(String.raw`^(?:worked|used to work) (?:at|for) ${OBJ}`, 'i'), build: place('worked_at') },
   { re: new RegExp(String.raw`^(?:became|become|becomes|am becoming|is becoming|trained as|train as|qualified as) (?:a |an )${OBJ}`, 'i'), build: (m, c) => one('job_title', m[1], c, { cutPrepositions: true }) },
@@ -218,7 +265,7 @@ const PATTERNS: readonly Pattern[] = [
   { re: new RegExp(String.raw`^(?:like|likes|liked|love|loves|loved|enjoy|enjoys|enjoyed|adore|adores|really like|really love) ${OBJ}`, 'i'), build: likes('likes') },
   { re: new RegExp(String.raw`^${BE} (?:really |so |very |super )?(?:into|passionate about|obsessed with|crazy about|keen on|fond of|a (?:big |huge |massive )?fan of|big on) ${OBJ}`, 'i'), build: likes('likes') },
   // pets and relatives
-  { re: new RegExp(String.raw`^(?:have|has|had|got|adopted|own|owns|bought|rescued|have got|has got|got a new|welcomed)(?: (?:a|an|one|two|three|four|\d+|another|new|little|pet|baby|rescue|sweet|cute))* (${PET_PATTERN})s?(?:,? (?:named|called) ${NAME})?`, 'iu'), build: pet },
+  { re: new RegExp(String.raw`^(?:have|has|had|got|adopted|own|owns|bought|rescued|have got|has got|got a new|welcomed)(?: (?:a|an|one|two|three|four|\d+|another|new|little|pet|baby|rescue|sweet|cute|the|my|our))* (${PET_PATTERN})s?(?:,? (?:(?:named|called) )?(.+))?`, 'iu'), build: pet },
   { re: new RegExp(String.raw`^(?:have|has|had)(?: (?:a|an|one|another|older|younger|little|big|twin|step))* (${RELATION_PATTERN}),? (?:named|called) ${NAME}`, 'iu'), build: namedRelative },
   // visits
   { re: new RegExp(String.raw`^(?:(?:have|has|had|just|recently|finally|once) )*(?:visited|went to|been to|traveled to|travelled to|flew to|drove to|took a trip to|went on a trip to|went back to|made it to) ${VISIT_OBJECT}`, 'u'), build: (m, c) => one('visited', m[1], c) },
@@ -227,13 +274,21 @@ const PATTERNS: readonly Pattern[] = [
   { re: new RegExp(String.raw`^(?:plan|plans|planned|intend|intends|aim|aims|hope|hopes|want|wants|will|shall|decided|have decided|has decided) (?:to |on )?${OBJ}`, 'i'), build: plans },
 ];
 
-/** Adverbs stripped before matching ("really love", "also work at"). */
-const LEADING_ADVERBS =
-  /^(?:(?:really|also|just|still|currently|now|totally|absolutely|definitely|actually|truly|honestly|personally|always|seriously|kinda|kind of|sort of|so|even|both|all|literally|usually|mostly|secretly|genuinely)\s+)+/i;
+/** Adverbs and hedges that qualify a claim without changing it ("really love", "am still a nurse"). */
+const ADVERBS = String.raw`(?:really|also|just|still|currently|now|totally|absolutely|definitely|actually|truly|honestly|personally|always|seriously|kinda|kind of|sort of|so|even|both|all|literally|usually|mostly|secretly|genuinely|quite|pretty|rather|fairly|very|indeed|officially|already|originally)`;
+/** Adverbs stripped before matching. */
+const LEADING_ADVERBS = new RegExp(String.raw`^(?:${ADVERBS}\s+)+`, 'i');
+/** Adverbs between an auxiliary and the rest ("have also been to", "am actually based in"). */
+const AUX_ADVERBS = new RegExp(String.raw`^((?:am|is|are|was|were|have|has|had|will|would|do|does|did)(?: be| been)?)\s+(?:${ADVERBS}\s+)+`, 'i');
+
+/** The predicate part without the adverbs that do not change the claim. */
+export function withoutAdverbs(rest: string): string {
+  return rest.replace(LEADING_ADVERBS, '').replace(AUX_ADVERBS, '$1 ').trim();
+}
 
 /** The predicates recognised in the predicate part of a clause (empty when none matches). */
 export function matchPredicates(rest: string, ctx: PatternContext): PredicateMatch[] {
-  const text = rest.replace(LEADING_ADVERBS, '').trim();
+  const text = withoutAdverbs(rest);
   for (const p of PATTERNS) {
     const m = p.re.exec(text);
     if (!m) continue;
@@ -241,7 +296,9 @@ export function matchPredicates(rest: string, ctx: PatternContext): PredicateMat
     if (built.length > 0) return built;
   }
   // "am a nurse (at X)": tried last so that "am a fan of" and friends win.
-  const job = new RegExp(String.raw`^(?:am|is) (?:a|an) ${OBJ}`, 'i').exec(text);
+  // "will still be a designer" restates the present job; a bare "will be a doctor" is an ambition.
+  const copula = /^(?:will|shall) still be\b/i.test(rest.trim()) ? String.raw`(?:am|is|will be|shall be)` : String.raw`(?:am|is)`;
+  const job = new RegExp(String.raw`^${copula} (?:a|an) ${OBJ}`, 'i').exec(text);
   if (job) return jobAt(job, ctx);
   return [];
 }

@@ -6,7 +6,7 @@
 
 /** Adverbs that may sit between a subject and its verb. */
 const ADVERB =
-  /^(?:really|also|just|still|currently|now|recently|finally|actually|absolutely|totally|definitely|usually|always|sometimes|often|never|no longer|already|even|mostly|truly|seriously|honestly|basically|personally|kind of|sort of|kinda|so|then|only|once|both|all|literally|probably|certainly|rarely|occasionally|regularly|ever)\b\s*/i;
+  /^(?:really|also|just|still|quite|pretty|rather|fairly|indeed|originally|currently|now|recently|finally|actually|absolutely|totally|definitely|usually|always|sometimes|often|never|no longer|already|even|mostly|truly|seriously|honestly|basically|personally|kind of|sort of|kinda|so|then|only|once|both|all|literally|probably|certainly|rarely|occasionally|regularly|ever)\b\s*/i;
 
 /** Verbs whose third person is irregular or must stay as is (modals, past forms). */
 const THIRD_PERSON: Readonly<Record<string, string>> = {

@@ -22,6 +22,11 @@ function article(noun: string): string {
   return /^[aeiou]/i.test(noun) ? `an ${noun}` : `a ${noun}`;
 }
 
+/** A pet with its article; a bare plural takes none ("has cats"). */
+function petPhrase(o: string): string {
+  return /^\S+s$/i.test(o) && !/ss$/i.test(o) ? o : article(o);
+}
+
 const TEMPLATES: Readonly<Record<string, Template>> = {
   lives_in: { be: false, third: (o) => `lives in ${o}`, base: (o) => `live in ${o}` },
   lived_in: { be: false, third: (o) => `used to live in ${o}`, base: (o) => `live in ${o}` },
@@ -36,7 +41,7 @@ const TEMPLATES: Readonly<Record<string, Template>> = {
   likes: { be: false, third: (o) => `likes ${o}`, base: (o) => `like ${o}` },
   dislikes: { be: false, third: (o) => `dislikes ${o}`, base: (o) => `dislike ${o}` },
   prefers: { be: false, third: (o) => `prefers ${o}`, base: (o) => `prefer ${o}` },
-  has_pet: { be: false, third: (o) => `has ${article(o)}`, base: (o) => `have ${article(o)}` },
+  has_pet: { be: false, third: (o) => `has ${petPhrase(o)}`, base: (o) => `have ${petPhrase(o)}` },
   visited: { be: false, third: (o) => `visited ${o}`, base: (o) => `visit ${o}` },
   plans: {
     be: false,

@@ -7,7 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataDirError } from '../../core/errors.js';
-import type { Scope } from '../../core/scope.js';
+import { TOPICS, type ConversationEvent } from '../../core/model.js';
+import { scopeKey, type Scope } from '../../core/scope.js';
+import { RecordSealer } from '../../streams/record-sealer.js';
 import { loadConfig } from '../../infra/config.js';
 import { Engine } from '../engine.js';
 import { parseJsonl, processWithProgress } from './commands.js';
@@ -26,6 +28,7 @@ const SEARCHES: readonly { userId: string; query: string; asOf?: string }[] = [
   { userId: 'alice', query: 'Where did Alice live?', asOf: '2024-04-01T00:00:00Z' },
   { userId: 'alice', query: 'What does Alice like to drink?' },
   { userId: 'alice', query: 'When is the trip to Japan?' },
+  { userId: 'alice', query: 'What is the gym locker code?' },
   { userId: 'bob', query: "What is the name of Bob's dog?" },
   { userId: 'bob', query: 'Where does Bob live?' },
 ];
@@ -47,13 +50,20 @@ export async function runDemo(opts: { dataDir: string; examples?: string }): Pro
       for (const e of errors) process.stderr.write(`engram: skipped invalid example: ${e}\n`);
       return parsed;
     });
-    await engine.publish(events);
+    // Redactions and forget requests arrive after what they are about has been remembered, as in a
+    // live chat: they are published in a second wave.
+    const later = (e: ConversationEvent): boolean => e.payload.type === 'MessageRedacted' || e.payload.type === 'ForgetRequested';
     const started = performance.now();
-    const stats = await processWithProgress(engine, 'ingesting');
+    await engine.publish(events.filter((e) => !later(e)));
+    const first = await processWithProgress(engine, 'ingesting');
+    await engine.publish(events.filter(later));
+    const second = await processWithProgress(engine, 'redactions and erasures');
     const seconds = (performance.now() - started) / 1000;
+    const stats = { processed: first.processed + second.processed, batches: first.batches + second.batches, memoryEvents: first.memoryEvents + second.memoryEvents };
     const rate = stats.processed > 0 && seconds > 0 ? stats.processed / seconds : 0;
     print(
-      `ingested ${events.length} events from ${files.length} files: ${stats.memoryEvents} memory events in ${seconds.toFixed(2)} s` +
+      `ingested ${events.length} events from ${files.length} files (${events.filter(later).length} redactions and forget requests last): ` +
+        `${stats.memoryEvents} memory events in ${seconds.toFixed(2)} s` +
         (stats.batches > 0 ? ` (${rate.toFixed(1)} events/s end to end)` : ' (already ingested: nothing new)'),
     );
 
@@ -75,6 +85,26 @@ export async function runDemo(opts: { dataDir: string; examples?: string }): Pro
   }
 }
 
+/** Ids of the user's messages whose log records were crypto-shredded. */
+async function erasedMessages(engine: Engine, scope: Scope): Promise<string[]> {
+  const opener = new RecordSealer(engine.ports.keys);
+  const out: string[] = [];
+  const { log } = engine.ports;
+  for (let p = 0; p < (await log.partitions(TOPICS.conversation)); p++) {
+    for (let from = 0; ; ) {
+      const records = await log.read(TOPICS.conversation, p, from, 1000);
+      if (records.length === 0) break;
+      for (const r of records) {
+        if (r.key === scopeKey(scope) && r.headers['event-type'] === 'MessagePosted' && (await opener.open(r)).erased) {
+          out.push(r.headers['event-id'] ?? `${p}@${r.offset}`);
+        }
+      }
+      from = (records[records.length - 1]?.offset ?? from) + 1;
+    }
+  }
+  return out;
+}
+
 async function describeUser(engine: Engine, scope: Scope): Promise<void> {
   const all = await engine.memories(scope, true);
   const byStatus = (status: string) => all.filter((s) => s.status === status);
@@ -92,6 +122,24 @@ async function describeUser(engine: Engine, scope: Scope): Promise<void> {
       print(`  - ${s.memory.text}  valid ${validity(s.memory.validFrom, s.memory.validTo)}${by ? `  ← superseded by "${by}"` : ''}`);
       if (s.decisionReason) print(`      reason: ${s.decisionReason}`);
     }
+  }
+  const restored: string[] = [];
+  for (const s of active) {
+    const history = await engine.memory(scope, s.memory.id).then((d) => d.history);
+    const back = history.find((h) => h.type === 'MemoryRestored');
+    if (back) restored.push(`  - ${s.memory.text}  valid ${validity(s.memory.validFrom, s.memory.validTo)}\n      ${back.reason}`);
+  }
+  if (restored.length > 0) {
+    print('  Restored (the newer fact that had closed them was redacted):');
+    for (const line of restored) print(line);
+  }
+  const stats = await engine.ports.store.stats(scope);
+  const erased = await erasedMessages(engine, scope);
+  if (erased.length > 0) {
+    print(
+      `  Erased on request: ${stats.byStatus.forgotten} memories from ${erased.length} message(s) (events ${erased.join(', ')}); ` +
+        'no projection holds them and their log records can no longer be decrypted',
+    );
   }
   const quarantined = byStatus('quarantined');
   if (quarantined.length > 0) {

@@ -27,8 +27,14 @@ const sourceIds = (s: MemoryState): string[] => s.memory.sources.map((x) => x.me
 const facts = (all: MemoryState[], predicate: string, object: string): MemoryState[] =>
   all.filter((s) => s.memory.triple?.predicate === predicate && s.memory.triple.object.toLowerCase().includes(object.toLowerCase()));
 
-test('every published message is remembered as a turn with its source message', async (t) => {
-  const events = exampleEvents().filter((e) => e.payload.type === 'MessagePosted');
+test('every published message is remembered as a turn with its source message (unless redacted or erased)', async (t) => {
+  const withdrawn = new Set(
+    exampleEvents().flatMap((e) =>
+      e.payload.type === 'MessageRedacted' ? [e.payload.messageId] : e.payload.type === 'ForgetRequested' && e.payload.targetId ? [e.payload.targetId] : [],
+    ),
+  );
+  t.true(withdrawn.size > 0);
+  const events = exampleEvents().filter((e) => e.payload.type === 'MessagePosted' && !withdrawn.has(e.payload.messageId));
   const all = [...(await engine.memories(alice, true)), ...(await engine.memories(bob, true))];
   const turnSources = new Set(all.filter((s) => s.memory.granularity === 'turn').flatMap(sourceIds));
   for (const e of events) {
