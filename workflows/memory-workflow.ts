@@ -106,13 +106,15 @@ export const RETRY_POLICY: RetryPolicy = {
 
 /** Per-activity options; exported so tests (and operators reading the code) see the exact values. */
 export const ACTIVITY_OPTIONS: { readonly [K in keyof MemoryActivities]: ActivityOptions } = {
-  extract: { startToCloseTimeout: '2m', retry: RETRY_POLICY },
+  // With a language model configured, extraction and the judgements wait on it (up to a repair
+  // per call): generous limits, with heartbeats so that a hung worker is still noticed early.
+  extract: { startToCloseTimeout: '10m', heartbeatTimeout: '1m', retry: RETRY_POLICY },
   // The embedder may call a remote model over a large batch: longer, with heartbeats so a hung
   // worker is noticed long before the five minutes are up.
   embed: { startToCloseTimeout: '5m', heartbeatTimeout: '30s', retry: RETRY_POLICY },
   associate: { startToCloseTimeout: '2m', retry: RETRY_POLICY },
-  consolidate: { startToCloseTimeout: '2m', retry: RETRY_POLICY },
-  resolveConflicts: { startToCloseTimeout: '1m', retry: RETRY_POLICY },
+  consolidate: { startToCloseTimeout: '10m', heartbeatTimeout: '1m', retry: RETRY_POLICY },
+  resolveConflicts: { startToCloseTimeout: '5m', heartbeatTimeout: '1m', retry: RETRY_POLICY },
   guard: { startToCloseTimeout: '2m', retry: RETRY_POLICY },
   decay: { startToCloseTimeout: '2m', retry: RETRY_POLICY },
   commit: { startToCloseTimeout: '1m', retry: RETRY_POLICY },

@@ -116,6 +116,14 @@ export function splitClauses(message: string): Clause[] {
       const inheritSplit = new RegExp(String.raw`,?\s+(?:and|but|then|and then)\s+(?=${CONTINUING_VERBS})`);
       part.split(inheritSplit).forEach((p, i) => pieces.push({ text: p, inherit: i > 0 }));
     }
+    // "Niamh and I got engaged": a name alone before "and I" is half of a joint subject, not a clause.
+    for (let i = pieces.length - 2; i >= 0; i--) {
+      const left = pieces[i] as { text: string; inherit: boolean };
+      const right = pieces[i + 1] as { text: string; inherit: boolean };
+      if (/^\s*\p{Lu}\p{Ll}+(?: \p{Lu}\p{Ll}+)?\s*$/u.test(left.text) && /^\s*and I\b/.test(right.text)) {
+        pieces.splice(i, 2, { text: `${left.text.trim()} ${right.text.trim()}`, inherit: left.inherit });
+      }
+    }
     pieces.forEach((p, i) => {
       let text = cleanClauseStart(p.text.replace(/[.!?…"]+$/, '').trim());
       const sub = new RegExp(String.raw`^(${SUBORDINATORS})\s+`, 'i').exec(text);

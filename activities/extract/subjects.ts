@@ -5,7 +5,7 @@
  * relations.ts for how relatives appear in triples.
  */
 import nlp from 'compromise';
-import { RELATION_PATTERN, relationOf, relativeSubject } from './relations.js';
+import { RELATION_PATTERN, relationOf, relativeSubject, type RelationWord } from './relations.js';
 
 /** The subject of a clause, resolved. */
 export interface Subject {
@@ -20,6 +20,10 @@ export interface Subject {
   readonly about: readonly string[];
   /** The clause is about the speaker or the speaker's relative (first-person content). */
   readonly own: boolean;
+  /** For an unnamed relative ("my boss"): whose relative, and which relation. */
+  readonly relative?: { readonly owner: string; readonly relation: RelationWord };
+  /** For "Niamh and I": the other person, who shares the statement. */
+  readonly partner?: string;
 }
 
 /** A capitalised name of one or two words. */
@@ -50,8 +54,11 @@ export function isName(candidate: string): boolean {
 
 const RE_FIRST = /^I\s+(.+)$/s;
 const RE_WE = /^[Ww]e\s+(.+)$/s;
-const RE_MY_RELATIVE = new RegExp(String.raw`^[Mm]y ((?:${RELATION_PATTERN}))(?:,? (${NAME}),?)?\s+(.+)$`, 'su');
+/** Adjectives between "my" and a relation that keep it current ("my new boss"); "old"/"former" do not. */
+const CURRENT = String.raw`(?:(?:new|current|little|older|younger|big|baby|twin|eldest|oldest|youngest|lovely|amazing) )?`;
+const RE_MY_RELATIVE = new RegExp(String.raw`^[Mm]y ${CURRENT}((?:${RELATION_PATTERN}))(?:,? (${NAME}),?)?\s+(.+)$`, 'su');
 const RE_NAMED_RELATIVE = new RegExp(String.raw`^(${NAME})'s ((?:${RELATION_PATTERN}))(?:,? (${NAME}),?)?\s+(.+)$`, 'su');
+const RE_JOINT = new RegExp(String.raw`^(${NAME}) and I\s+(.+)$`, 'su');
 const RE_PRONOUN = /^(?:[Hh]e|[Ss]he)\s+(.+)$/s;
 const RE_NAMED = new RegExp(String.raw`^(${NAME})\s+(.+)$`, 'su');
 
@@ -80,7 +87,15 @@ export function parseSubject(clause: string, speaker: string, lastNamed: string 
         };
       }
       const rest = name !== undefined ? `${name} ${m[3] as string}` : (m[3] as string);
-      return { kind: 'relative', triple: relativeSubject(speaker, rel), phrase: `${speaker}'s ${word}`, rest, about: [speaker], own: true };
+      return {
+        kind: 'relative',
+        triple: relativeSubject(speaker, rel),
+        phrase: `${speaker}'s ${word}`,
+        rest,
+        about: [speaker],
+        own: true,
+        relative: { owner: speaker, relation: rel },
+      };
     }
   }
   m = RE_NAMED_RELATIVE.exec(clause);
@@ -94,8 +109,21 @@ export function parseSubject(clause: string, speaker: string, lastNamed: string 
         return { kind: 'named', triple: name, phrase: `${owner}'s ${word} ${name}`, rest: m[4] as string, about: [name, owner], own: false };
       }
       const rest = name !== undefined ? `${name} ${m[4] as string}` : (m[4] as string);
-      return { kind: 'named', triple: relativeSubject(owner, rel), phrase: `${owner}'s ${word}`, rest, about: [owner], own: false };
+      return {
+        kind: 'named',
+        triple: relativeSubject(owner, rel),
+        phrase: `${owner}'s ${word}`,
+        rest,
+        about: [owner],
+        own: false,
+        relative: { owner, relation: rel },
+      };
     }
+  }
+  m = RE_JOINT.exec(clause);
+  if (m && isName(m[1] as string) && m[1] !== speaker) {
+    const partner = m[1] as string;
+    return { kind: 'we', triple: speaker, phrase: `${speaker} and ${partner}`, rest: m[2] as string, about: [speaker, partner], own: true, partner };
   }
   m = RE_PRONOUN.exec(clause);
   if (m) {
