@@ -39,10 +39,11 @@ function precisionOf(result: chrono.ParsedResult): DatePrecision {
   return 'approx';
 }
 
-/** All date mentions in `text`, in text order, resolved against `refMs` (ms since epoch). */
-export function findDates(text: string, refMs: number): DateMention[] {
+/** All date mentions in `text`, in text order, resolved against `refMs` (ms since epoch); `forward` reads ambiguous ones as ahead. */
+export function findDates(text: string, refMs: number, opts: { forward?: boolean } = {}): DateMention[] {
   const out: DateMention[] = [];
-  for (const r of chrono.parse(text, { instant: new Date(refMs), timezone: 0 })) {
+  // forwardDate: an ambiguous mention ("on Sunday") resolves to the coming one, for present/future tense.
+  for (const r of chrono.parse(text, { instant: new Date(refMs), timezone: 0 }, { forwardDate: opts.forward ?? false })) {
     const matched = r.text.trim();
     if (REJECT.test(matched) || DURATION.test(matched)) continue;
     const at = r.start.date().getTime();

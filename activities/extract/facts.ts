@@ -10,7 +10,7 @@ import type { MemoryKind, Triple } from '../../core/model.js';
 import { cleanClauseStart, splitClauses } from './clauses.js';
 import { datePhrase, findDates, isoDate, type DateMention } from './dates.js';
 import { contentTokens, lemma } from './keywords.js';
-import { kindOfPredicate, matchPredicates, type PredicateMatch } from './patterns.js';
+import { kindOfPredicate, matchPredicates, withoutAdverbs, type PredicateMatch } from './patterns.js';
 import {
   asSentence,
   conjugateThirdPerson,
@@ -18,7 +18,7 @@ import {
   replaceFirstPersonPronouns,
 } from './person.js';
 import { describeTriple, type Polarity } from './phrasing.js';
-import { RELATION_PATTERN, relationOf, relationPredicate } from './relations.js';
+import { RELATION_PATTERN, relationOf, relationPredicate, singularRelation } from './relations.js';
 import { NAME, isName, parseSubject, type Subject } from './subjects.js';
 import { cleanObject } from './objects.js';
 
@@ -44,6 +44,8 @@ export interface FactContext {
   readonly speaker: string;
   /** World time of the message, ms since epoch: relative dates resolve against it. */
   readonly refMs: number;
+  /** The person last named earlier in the session ("She lives in Leeds" after "Priya got engaged"). */
+  readonly lastNamed?: string | null;
 }
 
 /** Upper bound on facts from one message (a wall of text is summarised, not atomised). */
@@ -58,6 +60,26 @@ const CHATTER =
   /^(?:think|thought|guess|know|knew|mean|hope|wish|bet|agree|feel|felt|wonder|wondered|suppose|believe|see|saw that|understand|remember|forgot|appreciate|hear|heard|say|said|tell|told|ask|asked|thank|get it|got it|love (?:that|it|this|how|the way)|like (?:that|it|this|how)|am (?:so |really |very |super |just )?(?:glad|happy|sorry|excited|proud|thrilled|grateful|thankful|sure|afraid|curious|impressed|jealous|amazed|touched|moved)|was (?:so |really |very |just )?(?:glad|happy|sorry|excited|proud|thrilled|grateful|thankful|curious|impressed|touched|moved)|cannot wait|can not wait|will (?:do|try|keep)|totally|absolutely|completely|agree)\b/i;
 /** A negation inside the predicate part. */
 const NEGATION = /\b(?:not|never|no)\b/i;
+
+/** Present or future tense with no past marker: a bare weekday ("on Sunday") then lies ahead. */
+const FORWARD = /\b(?:will|shall|going to|am|is|are|start|starts|plan|plans|planning)\b/i;
+const PAST = /\b(?:was|were|did|had|went|got|came|ran|met|saw|took|turned|\w+ed)\b/i;
+
+/** True when the clause speaks of the present or the future, so that ambiguous dates resolve forward. */
+function forwardLooking(clause: string): boolean {
+  return FORWARD.test(clause) && !PAST.test(clause);
+}
+
+/** The infinitive of a gerund ("hating" → "hate"), or null when compromise does not read it as a verb. */
+function infinitiveOf(gerund: string): string | null {
+  const verbs = nlp(`I am ${gerund}`).verbs();
+  const inf = (verbs as unknown as { toInfinitive(): { text(): string } }).toInfinitive().text();
+  const word = inf.split(/\s+/).pop() ?? '';
+  return /^[a-z]+$/i.test(word) && word !== gerund ? word : null;
+}
+
+/** Statements about the conversation itself ("I posted that by mistake"): never a fact about the speaker. */
+const META = /\b(?:by mistake|by accident|accidentally|wrong chat|wrong thread|typo)\b|^(?:\w+ ){0,2}(?:posted|typed|wrote|sent|said|meant|did|do|does|done) (?:it|that|this|them|those)\b/i;
 
 /** Removes the clause's negation so that the positive pattern can be matched. */
 function stripNegation(rest: string): string {
@@ -208,7 +230,7 @@ export function extractFacts(text: string, ctx: FactContext): FactDraft[] {
 
   let previous = null as Subject | null;
   let carried = null as { date: DateMention; phrase: string } | null;
-  let lastNamed: string | null = null;
+  let lastNamed: string | null = ctx.lastNamed ?? null;
   for (const clause of splitClauses(text)) {
     if (clause.question || clause.hypothetical) {
       previous = null;
@@ -221,7 +243,13 @@ export function extractFacts(text: string, ctx: FactContext): FactDraft[] {
       forget = true;
       t = t.slice(fp[0].length);
     }
-    let date: DateMention | undefined = findDates(t, refMs)[0];
+    // "Forget what I said about hating mushrooms": the gerund is the speaker's own claim.
+    const gerund = forget ? /^(\w+ing)\b(.*)$/s.exec(t) : null;
+    if (gerund) {
+      const inf = infinitiveOf(gerund[1] as string);
+      if (inf) t = `I ${inf}${gerund[2] as string}`;
+    }
+    let date: DateMention | undefined = findDates(t, refMs, { forward: forwardLooking(t) })[0];
     let phrase: string | null = null;
     if (date) {
       const removed = removeDate(t, date);
@@ -315,7 +343,36 @@ export function extractFacts(text: string, ctx: FactContext): FactDraft[] {
       polarity = 'no-longer';
     }
 
+    // "My new boss is Rachel Green", "Maya's dog is called Rex": a name for a relative is a relation fact.
+    const naming = subject.relative ? /^(?:is|'s) (?:(?:called|named) )?(.+)$/u.exec(matchRest) : null;
+    if (naming && subject.relative) {
+      const name = (naming[1] as string).replace(/[\s,.!]+$/, '');
+      if (new RegExp(String.raw`^${NAME}$`, 'u').test(name) && isName(name)) {
+        const { owner, relation } = subject.relative;
+        const object = relation.pet ? `${singularRelation(relation.canonical)} named ${name}` : name;
+        const triple: Triple = { subject: owner, predicate: relationPredicate(relation), object };
+        push({
+          kind: 'fact',
+          text: withDate(describeTriple(triple, polarity), phrase),
+          triple,
+          retraction: polarity !== 'positive',
+          validFrom,
+          dated,
+          about: [owner, name],
+          own: subject.own,
+        });
+        lastNamed = name;
+        continue;
+      }
+    }
+
     let matches: PredicateMatch[] = matchPredicates(matchRest, { owner: speaker });
+    // "Ravi is running the Hackney Half on Sunday": a progressive with a date ahead is a plan.
+    if (matches.length === 0 && polarity === 'positive' && date && date.at > refMs) {
+      const prog = /^(?:am|is|are) (\w+ing) (.+)$/i.exec(withoutAdverbs(matchRest));
+      const inf = prog ? infinitiveOf(prog[1] as string) : null;
+      if (prog && inf) matches = matchPredicates(`plan to ${inf} ${prog[2] as string}`, { owner: speaker });
+    }
     if (matches.length === 0 && polarity === 'positive' && NEGATION.test(matchRest)) {
       const positive = stripNegation(matchRest);
       if (positive !== matchRest) {
@@ -347,13 +404,28 @@ export function extractFacts(text: string, ctx: FactContext): FactDraft[] {
           about: [...subject.about, ...namesIn(m.object)],
           own: subject.own,
         });
+        // "Niamh and I got engaged": the statement holds for the partner too.
+        if (subject.partner !== undefined) {
+          const theirs: Triple = { ...triple, subject: subject.partner };
+          push({
+            kind: kindOfPredicate(m.predicate),
+            text: withDate(describeTriple(theirs, retraction ? (polarity === 'positive' ? 'no-longer' : polarity) : 'positive', m.display), phrase),
+            triple: theirs,
+            retraction,
+            validFrom,
+            dated,
+            about: [subject.partner, ...namesIn(m.object)],
+            own: false,
+          });
+        }
       }
+      if (subject.partner !== undefined) lastNamed = subject.partner;
       continue;
     }
     if (forget) continue;
 
     // No recognised predicate: a dated event, or a plain first-person fact worth keeping.
-    if (CHATTER.test(rest) || /\byou(?:r|rs)?\b/i.test(rest)) continue;
+    if (CHATTER.test(rest) || META.test(rest) || /\byou(?:r|rs)?\b/i.test(rest)) continue;
     const content = contentTokens(rest).length;
     if (dated) {
       if (content < 1 || (!subject.own && !startsWithVerb(rest))) continue;

@@ -208,8 +208,21 @@ const likes = (predicate: string): Builder => (m, ctx) => {
   const raw = (m[1] ?? '').replace(/^to\s+/i, '');
   if (/^(?:it|that|this|you|them)\b/i.test(raw) && raw.split(' ').length <= 2) return [];
   if (/^(?:how|what|when|where|why|who|whether|if|seeing|hearing|being)\b/i.test(raw)) return [];
-  return one(predicate, raw, ctx);
+  return listItems(raw).flatMap((item) => one(predicate, item, ctx));
 };
+
+/**
+ * The items of a liked list, one preference each: activities ("running and swimming") or a comma
+ * list ("jazz, blues and soul"). Two plain nouns joined by "and" stay one ("fish and chips").
+ */
+function listItems(raw: string): string[] {
+  const head = raw.split(/[.;:!?]/)[0] ?? raw;
+  const items = head.split(/\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+/).map((p) => p.trim()).filter((p) => p.length > 0);
+  if (items.length < 2) return [raw];
+  const activities = items.every((p) => /^\w+ing\b/i.test(p));
+  const commaList = /,/.test(head) && items.length >= 3 && items.every((p) => p.split(/\s+/).length <= 3);
+  return activities || commaList ? items : [raw];
+}
 
 const VISIT_OBJECT = String.raw`((?:(?:the|a|an|my|our|this|that|some|school|church|college|university|work|home|camp|class|therapy|rehab|hospital|court|prison|jail)\b|[A-Z]).*)`;
 

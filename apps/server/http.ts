@@ -31,6 +31,7 @@ const SearchQuery = z
     k: z.coerce.number().int().min(1).max(MAX_K).default(10),
     asOf: z.string().optional(),
     includeInvalid: z.enum(['true', 'false']).optional(),
+    includeArchived: z.enum(['true', 'false']).optional(),
     kind: z.union([z.enum(MEMORY_KINDS), z.array(z.enum(MEMORY_KINDS))]).optional(),
   })
   .strict();
@@ -122,7 +123,7 @@ export function buildServer(engine: MemoryService, opts: ServerOptions = {}): { 
     const asOf = q.asOf === undefined ? undefined : /^\d+$/.test(q.asOf) ? Number(q.asOf) : Date.parse(q.asOf);
     if (asOf !== undefined && !Number.isFinite(asOf)) throw new ValidationError('asOf: not an ISO-8601 time or epoch ms');
     const kinds = q.kind === undefined ? undefined : Array.isArray(q.kind) ? q.kind : [q.kind];
-    const hits = await engine.search(scope, q.q, { k: q.k, asOf, includeInvalid: q.includeInvalid === 'true', kinds });
+    const hits = await engine.search(scope, q.q, { k: q.k, asOf, includeInvalid: q.includeInvalid === 'true', includeArchived: q.includeArchived === 'true', kinds });
     return { results: hits };
   });
 
