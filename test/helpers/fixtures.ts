@@ -1,7 +1,7 @@
 /** Builders of candidates, memory states, graph memories and index documents for tests. */
 import type { Memory, SourceRef, Triple } from '../../core/model.js';
 import type { AssociatedCandidate } from '../../core/pipeline.js';
-import type { GraphMemory, VectorDoc } from '../../core/ports.js';
+import type { GraphMemory, MemoryState, VectorDoc } from '../../core/ports.js';
 import { textHashOf } from '../../core/text.js';
 
 /** A source reference to a message of one test conversation. */
@@ -41,6 +41,26 @@ export function candidateFixture(id: string, text: string, over: Partial<Associa
     clusters: [],
     links: [],
     ...over,
+  };
+}
+
+/** The stored state of a memory fixture at `T` (embedding [0, 1, 0]); active at version 1 unless told. */
+export function stateFixture(
+  id: string,
+  text: string,
+  at: number,
+  over: Partial<Memory> & { status?: MemoryState['status']; version?: number } = {},
+): MemoryState {
+  const { status = 'active', version = 1, ...m } = over;
+  return {
+    memory: memoryFixture(id, text, { embedding: [0, 1, 0], validFrom: at, recordedAt: at, version, ...m }),
+    status,
+    version,
+    quarantineReasons: [],
+    decisionReason: '',
+    invalidatedBy: null,
+    clusters: [],
+    links: [],
   };
 }
 

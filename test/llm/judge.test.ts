@@ -15,7 +15,7 @@ import {
   type ConsolidationJudgement,
 } from '../../activities/llm/judge.js';
 import { judgeConflicts, judgeConsolidations } from '../../activities/llm/stages.js';
-import { candidateFixture, memoryFixture, tri } from '../helpers/fixtures.js';
+import { candidateFixture, stateFixture, tri } from '../helpers/fixtures.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -24,17 +24,7 @@ const cand = (id: string, text: string, over: Partial<AssociatedCandidate> = {})
   candidateFixture(id, text, { validFrom: T0 + 10 * DAY, ...over });
 
 function mem(id: string, text: string, over: Partial<Memory> & { version?: number } = {}): MemoryState {
-  const { version = 1, ...m } = over;
-  return {
-    memory: memoryFixture(id, text, { embedding: [0, 1, 0], validFrom: T0, recordedAt: T0, version, ...m }),
-    status: 'active',
-    version,
-    quarantineReasons: [],
-    decisionReason: '',
-    invalidatedBy: null,
-    clusters: [],
-    links: [],
-  };
+  return stateFixture(id, text, T0, over);
 }
 const near = (state: MemoryState, similarity: number): Neighbour => ({ state, similarity });
 const opsOf = (changes: readonly PlannedChange[]): string[] =>
