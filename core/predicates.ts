@@ -13,6 +13,8 @@ export const FUNCTIONAL_PREDICATES: ReadonlySet<string> = new Set([
   'nationality',
   'pronouns',
   'birthday',
+  // One current boss ("my new boss is X" replaces the old one).
+  'has_boss',
 ]);
 
 /** Favourite-X predicates ("favourite_food") are functional too. */

@@ -5,7 +5,8 @@
  * caused it, so the memory it names exists by the time commit writes the invalidation.
  *
  * Contradiction means: the same subject and a functional predicate with an incompatible object
- * (neither names nor refines the other, so "Paris" → "Paris, France" is not one), or opposite
+ * (neither names nor refines the other, so "Paris" → "Paris, France" is not one, but a longer
+ * title is: "Dune" → "Dune Messiah"), or opposite
  * predicates (likes / dislikes) with the same object.
  *
  * World time decides the direction. When the active fact is newer in world time than the incoming
@@ -20,7 +21,7 @@ import type { Triple } from '../../core/model.js';
 import type { PlannedChange } from '../../core/pipeline.js';
 import type { MemoryState } from '../../core/ports.js';
 import { isFunctionalPredicate, OPPOSITE_PREDICATES } from '../../core/predicates.js';
-import { compatibleObjects, factKeyOf, isoOf, quoteOf, sameObject } from '../consolidate/claims.js';
+import { compatibleValues, factKeyOf, isoOf, quoteOf, sameObject } from '../consolidate/claims.js';
 
 export interface ResolveOptions {
   /** Predicates that hold one value at a time per subject. */
@@ -128,7 +129,7 @@ export function resolveConflicts(
     const rivals: Rival[] = [];
     if (o.isFunctional(t.predicate)) {
       for (const f of pool(factKeyOf(t.subject, t.predicate))) {
-        if (f.id !== memId && !gone.has(f.id) && !compatibleObjects(f.triple.object, t.object)) {
+        if (f.id !== memId && !gone.has(f.id) && !compatibleValues(f.triple.object, t.object, t.predicate)) {
           rivals.push({ fact: f, why: 'functional' });
         }
       }

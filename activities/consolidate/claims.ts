@@ -35,6 +35,46 @@ export function objectCovers(outer: string, inner: string): boolean {
   return ` ${o} `.includes(` ${i} `);
 }
 
+/** Predicates whose values are titles or names: a longer title is another work ("Dune Messiah" is not "Dune"). */
+export function isTitlePredicate(predicate: string): boolean {
+  return predicate === 'name' || predicate.startsWith('favourite_');
+}
+
+/**
+ * True when `outer` refines `inner` for this predicate: it covers it, and for titles it is not a
+ * longer name that merely contains it. Places and organisations do refine by containment
+ * ("North London", "Google DeepMind").
+ */
+export function refinesObject(outer: string, inner: string, predicate: string): boolean {
+  if (!objectCovers(outer, inner)) return false;
+  return sameObject(outer, inner) || !isTitlePredicate(predicate) || !extendsName(outer, inner);
+}
+
+/** Objects that name the same value or where one refines the other, for this predicate. */
+export function compatibleValues(a: string, b: string, predicate: string): boolean {
+  return refinesObject(a, b, predicate) || refinesObject(b, a, predicate);
+}
+
+/** True when `inner` sits in `outer` next to a capitalised word with no comma between: part of a longer name. */
+export function extendsName(outer: string, inner: string): boolean {
+  const words = inner
+    .trim()
+    .replace(/^(?:(?:the|a|an)\s+)+/i, '')
+    .split(/\s+/)
+    .filter((w) => w.length > 0)
+    .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  if (words.length === 0) return false;
+  const m = new RegExp(String.raw`(?<![\p{L}\p{N}])${words.join(String.raw`\s+`)}(?![\p{L}\p{N}])`, 'iu').exec(outer);
+  if (!m) return false;
+  const before = /(\S+)\s+$/u.exec(outer.slice(0, m.index));
+  const after = /^\s+(\S+)/u.exec(outer.slice(m.index + m[0].length));
+  const capital = (w: string | undefined): boolean => w !== undefined && /^\p{Lu}/u.test(w);
+  // A comma before the inner value or after it separates a qualifier ("Paris, France"), not a name.
+  const beforeName = before !== null && !/[,;:]$/.test(before[1] as string) && capital(before[1]) && !/^(?:the|a|an)$/i.test(before[1] as string);
+  const afterName = after !== null && capital(after[1]) && !/^[,;:]/.test(outer.slice(m.index + m[0].length));
+  return beforeName || afterName;
+}
+
 /** Objects that name the same value or where one refines the other: not a contradiction. */
 export function compatibleObjects(a: string, b: string): boolean {
   return objectCovers(a, b) || objectCovers(b, a);

@@ -27,9 +27,10 @@ import { isFunctionalPredicate } from '../../core/predicates.js';
 import { cosine, normaliseText } from '../../core/text.js';
 import {
   claimOf,
-  compatibleObjects,
+  compatibleValues,
   factKeyOf,
-  objectCovers,
+  refinesObject,
+  objectTokens,
   quoteOf,
   sameObject,
   sameSubjectPredicate,
@@ -208,7 +209,7 @@ function decide(
     const sameKind = found.facts.filter((s) => s.known.kind === c.kind);
     for (const { known: k } of sameKind) {
       const kt = k.triple as Triple;
-      if (!(sameObject(kt.object, t.object) || objectCovers(t.object, kt.object))) continue;
+      if (!(sameObject(kt.object, t.object) || refinesObject(t.object, kt.object, t.predicate))) continue;
       const why = moreSpecific(c.text, t, k.text, kt);
       if (why) {
         const version = k.version + 1;
@@ -228,7 +229,7 @@ function decide(
     const known = sameKind.find((s) => sameObject((s.known.triple as Triple).object, t.object));
     if (known) return noop(known.known, `same claim as ${known.known.id} (${claimOf(t)}), nothing more specific`);
     if (isFunctionalPredicate(t.predicate)) {
-      const finer = sameKind.find((s) => objectCovers((s.known.triple as Triple).object, t.object));
+      const finer = sameKind.find((s) => refinesObject((s.known.triple as Triple).object, t.object, t.predicate));
       if (finer) {
         const ft = finer.known.triple as Triple;
         return noop(finer.known, `already known more specifically by ${finer.known.id} (${quoteOf(ft.object)})`);
@@ -266,7 +267,7 @@ function retract(
   const anyObject = isFunctionalPredicate(t.predicate) && tokensOf(t.object).length === 0;
   const targets = facts
     .map((s) => s.known)
-    .filter((k) => anyObject || compatibleObjects((k.triple as Triple).object, t.object))
+    .filter((k) => anyObject || retracts((k.triple as Triple).object, t.object, t.predicate))
     .sort((a, b) => cmp(a.id, b.id));
   return targets.map((k) => {
     retired.add(k.id);
@@ -286,14 +287,39 @@ function retract(
 
 /** Why the new text is more specific than the old one, or null when it is not. */
 function moreSpecific(newText: string, nt: Triple, oldText: string, ot: Triple): string | null {
-  if (!sameObject(nt.object, ot.object) && objectCovers(nt.object, ot.object)) {
+  if (!sameObject(nt.object, ot.object) && refinesObject(nt.object, ot.object, nt.predicate)) {
     return `more specific value ${quoteOf(nt.object)} for ${quoteOf(ot.object)}`;
   }
   const n = new Set(tokensOf(newText));
   const old = new Set(tokensOf(oldText));
   const superset = [...old].every((w) => n.has(w)) && n.size > old.size;
+  // "still", "really", "actually": a restatement with hedges added says nothing more.
+  const added = [...n].filter((w) => !old.has(w));
+  if (added.every((w) => HEDGES.has(w))) return null;
   if (superset && normaliseText(newText).length > normaliseText(oldText).length) return 'adds detail';
   return null;
+}
+
+/** Words that qualify how a claim is said, not what it says. */
+const HEDGES: ReadonlySet<string> = new Set(
+  `still really actually just also now currently very so quite definitely indeed truly honestly totally absolutely
+  always even already pretty rather fairly literally seriously genuinely personally basically certainly surely
+  again anyway though sorry clear`.split(/\s+/),
+);
+
+/**
+ * True when a retraction's object names the old fact's value: compatible objects, or the same
+ * words in the singular ("the cats" retracts "cat named Miso").
+ */
+function retracts(oldObject: string, retracted: string, predicate: string): boolean {
+  if (compatibleValues(oldObject, retracted, predicate)) return true;
+  const singular = (o: string): string =>
+    objectTokens(o)
+      .map((w) => (w.length > 3 && w.endsWith('s') && !w.endsWith('ss') ? w.slice(0, -1) : w))
+      .join(' ');
+  const a = singular(oldObject);
+  const b = singular(retracted);
+  return b !== '' && ` ${a} `.includes(` ${b} `);
 }
 
 /** A stored memory as consolidation sees it; retrievals since its last reinforcement count towards its strength. */

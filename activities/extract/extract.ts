@@ -16,7 +16,7 @@ import type { ModelUsage, CandidateUnit, LifecycleCommand, SessionTurn } from '.
 import { scopeOf, type Scope } from '../../core/scope.js';
 import { addTurn, staleSessions, turnOfMessage, turnsOf, withEditedText, withoutMessage, withoutSession } from './buffer.js';
 import { entitiesOf } from './entities.js';
-import { extractFacts } from './facts.js';
+import { extractFacts, lastPersonNamed } from './facts.js';
 import { episodeImportance, factImportance, SUMMARY_IMPORTANCE } from './importance.js';
 import { informationScore, isEmpty, isLowInformation, isPhatic } from './information.js';
 import { keywordsOf, MAX_KEYWORDS } from './keywords.js';
@@ -81,6 +81,31 @@ interface MessageUnitInput {
   readonly typed: string;
   /** World time the message's dates resolve against, and the episode's validFrom. */
   readonly refMs: number;
+  /** Who "he"/"she" means, from the speaker's recent turns in the session. */
+  readonly lastNamed?: string | null;
+}
+
+/**
+ * A generic AI assistant ("Assistant: I can't check live weather") speaking in the first person
+ * speaks about itself, not about anyone in the user's life; a named assistant-role speaker (a
+ * second participant in a dialogue) is a person like any other.
+ */
+function isGenericAssistant(m: MessageUnitInput): boolean {
+  return m.role === 'assistant' && /^(?:assistant|ai|bot|chatbot|agent|model)$/i.test(m.speaker);
+}
+
+/** Turns looked back at to resolve a pronoun: only the last few, so a stale name is not picked up. */
+const PRONOUN_LOOKBACK = 3;
+
+/** The person a "he"/"she" in `text` refers to: the last named in the speaker's recent turns of the session. */
+function antecedentOf(turns: readonly SessionTurn[], speaker: string, text: string): string | null {
+  if (!/\b(?:he|she)\b/i.test(text)) return null;
+  for (const turn of turns.slice(-PRONOUN_LOOKBACK).reverse()) {
+    if (turn.speaker !== speaker) continue;
+    const named = lastPersonNamed(turn.text, speaker);
+    if (named !== null) return named;
+  }
+  return null;
 }
 
 /** Text with attachment captions appended as "[image: …]". */
@@ -109,7 +134,9 @@ function messageUnits(
 ): { units: CandidateUnit[]; lowInformation: boolean } {
   if (isEmpty(m.text)) return { units: [], lowInformation: true };
   const base = { sourceEventId: m.sourceEventId, sources: [m.source], role: m.role, speaker: m.speaker };
-  const facts = isPhatic(m.text) ? [] : extractFacts(m.typed, { speaker: m.speaker, refMs: m.refMs });
+  const drafts = isPhatic(m.text) ? [] : extractFacts(m.typed, { speaker: m.speaker, refMs: m.refMs, lastNamed: m.lastNamed ?? null });
+  // A generic assistant's "I" is the assistant itself; its claims about others are kept (the guard weighs them).
+  const facts = isGenericAssistant(m) ? drafts.filter((f) => !f.own) : drafts;
   // A very short turn is low-information unless it states something recognisable ("I'm 32").
   const lowInformation = isPhatic(m.text) || (isLowInformation(m.text) && !facts.some((f) => f.triple !== null));
   const kept = lowInformation ? [] : facts;
@@ -216,7 +243,16 @@ export function extract(input: ExtractInput, options: Partial<ExtractOptions> = 
         const text = withCaptions(p.text, p.attachmentCaptions);
         const { units, lowInformation } = messageUnits(
           scope,
-          { sourceEventId: e.eventId, source, role: p.role, speaker, text, typed: p.text, refMs: e.occurredAt },
+          {
+            sourceEventId: e.eventId,
+            source,
+            role: p.role,
+            speaker,
+            text,
+            typed: p.text,
+            refMs: e.occurredAt,
+            lastNamed: antecedentOf(turnsOf(buffer, e.sessionId), speaker, p.text),
+          },
           opts,
         );
         candidates.push(...units);

@@ -344,10 +344,12 @@ export function extractFacts(text: string, ctx: FactContext): FactDraft[] {
     }
 
     // "My new boss is Rachel Green", "Maya's dog is called Rex": a name for a relative is a relation fact.
-    const naming = subject.relative ? /^(?:is|'s) (?:(?:called|named) )?(.+)$/u.exec(matchRest) : null;
+    const naming = subject.relative ? /^(?:is|'s) ((?:called|named) )?(.+)$/u.exec(matchRest) : null;
     if (naming && subject.relative) {
-      const name = (naming[1] as string).replace(/[\s,.!]+$/, '');
-      if (new RegExp(String.raw`^${NAME}$`, 'u').test(name) && isName(name)) {
+      const name = (naming[2] as string).replace(/[\s,.!]+$/, '');
+      // Without "called", "is X" must read as a person's name ("my mom is French" names no one).
+      const named = naming[1] !== undefined || nlp(name).has('#Person');
+      if (named && new RegExp(String.raw`^${NAME}$`, 'u').test(name) && isName(name)) {
         const { owner, relation } = subject.relative;
         const object = relation.pet ? `${singularRelation(relation.canonical)} named ${name}` : name;
         const triple: Triple = { subject: owner, predicate: relationPredicate(relation), object };
@@ -455,4 +457,16 @@ export function extractFacts(text: string, ctx: FactContext): FactDraft[] {
     });
   }
   return out;
+}
+
+/** The person a later "he"/"she" most plausibly means after this text: the last one it says something about. */
+export function lastPersonNamed(text: string, speaker: string): string | null {
+  const facts = extractFacts(text, { speaker, refMs: 0 });
+  for (let i = facts.length - 1; i >= 0; i--) {
+    const t = facts[i]?.triple;
+    if (!t) continue;
+    if (t.subject !== speaker) return t.subject;
+    if (t.predicate.startsWith('has_') && t.predicate !== 'has_pet') return t.object;
+  }
+  return null;
 }

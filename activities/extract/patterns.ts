@@ -38,7 +38,8 @@ interface Pattern {
 /** The kind of memory a predicate makes. */
 export function kindOfPredicate(predicate: string): MemoryKind {
   if (/^(?:likes|dislikes|prefers)$/.test(predicate) || predicate.startsWith('favourite_')) return 'preference';
-  if (predicate === 'visited' || predicate === 'plans') return 'event';
+  if (/^(?:visited|plans|attended|graduated_from|ran)$/.test(predicate)) return 'event';
+  if (predicate === 'listens_to') return 'preference';
   return 'fact';
 }
 
@@ -226,6 +227,17 @@ function listItems(raw: string): string[] {
 
 const VISIT_OBJECT = String.raw`((?:(?:the|a|an|my|our|this|that|some|school|church|college|university|work|home|camp|class|therapy|rehab|hospital|court|prison|jail)\b|[A-Z]).*)`;
 
+/** Things one attends rather than visits ("went to a pottery class", "a Raptors game"). */
+const EVENT_NOUN =
+  /\b(?:class|classes|lesson|course|workshop|concert|gig|game|match|show|party|wedding|funeral|festival|conference|meetup|lecture|talk|seminar|exhibition|play|musical|service|meeting|group|ceremony|graduation|reunion|recital|screening|tournament)$/i;
+
+/** A place visited, or an event attended (cut at "with", "for"…: the company is not the event). */
+const visit: Builder = (m, ctx) => {
+  const event = cleanObject(m[1] ?? '', { owner: ctx.owner, cutPrepositions: true });
+  if (event && EVENT_NOUN.test(event.object)) return one('attended', m[1], ctx, { cutPrepositions: true });
+  return one('visited', m[1], ctx);
+};
+
 /** Patterns in the order they are tried; the first that builds something wins. */
 const PATTERNS: readonly Pattern[] = [
   // names
@@ -280,8 +292,15 @@ const PATTERNS: readonly Pattern[] = [
   // pets and relatives
   { re: new RegExp(String.raw`^(?:have|has|had|got|adopted|own|owns|bought|rescued|have got|has got|got a new|welcomed)(?: (?:a|an|one|two|three|four|\d+|another|new|little|pet|baby|rescue|sweet|cute|the|my|our))* (${PET_PATTERN})s?(?:,? (?:(?:named|called) )?(.+))?`, 'iu'), build: pet },
   { re: new RegExp(String.raw`^(?:have|has|had)(?: (?:a|an|one|another|older|younger|little|big|twin|step))* (${RELATION_PATTERN}),? (?:named|called) ${NAME}`, 'iu'), build: namedRelative },
-  // visits
-  { re: new RegExp(String.raw`^(?:(?:have|has|had|just|recently|finally|once) )*(?:visited|went to|been to|traveled to|travelled to|flew to|drove to|took a trip to|went on a trip to|went back to|made it to) ${VISIT_OBJECT}`, 'u'), build: (m, c) => one('visited', m[1], c) },
+  // visits, and events attended
+  { re: new RegExp(String.raw`^(?:(?:have|has|had|just|recently|finally|once) )*(?:visited|went to|been to|traveled to|travelled to|flew to|drove to|took a trip to|went on a trip to|went back to|made it to) ${VISIT_OBJECT}`, 'u'), build: visit },
+  // "Omar visited me": a visit to the speaker.
+  { re: /^(?:(?:have|has|had|just|recently|finally) )*(?:visited|came to see|came over to see) (?:me|us)\b/, build: (_m, c) => one('visited', c.owner, c) },
+  // health, education, habits, feats
+  { re: new RegExp(String.raw`^${BE} (?:severely |very |mildly |deathly )?allergic to ${OBJ}`, 'i'), build: (m, c) => one('allergic_to', m[1], c) },
+  { re: new RegExp(String.raw`^(?:(?:have|has|just|recently|finally) )*graduated from ${OBJ}`, 'i'), build: (m, c) => one('graduated_from', m[1], c, { cutPrepositions: true }) },
+  { re: new RegExp(String.raw`^(?:(?:am|is|are) )?(?:listen|listens|listening) to ${OBJ}`, 'i'), build: (m, c) => one('listens_to', m[1], c) },
+  { re: /^(?:(?:have|has|just|finally) )*(?:ran|run|completed|finished) (?:in )?(?:the |a |an |my first |my )?((?:[\w'-]+ ){0,3}(?:marathon|half marathon|half|race|10k|5k|triathlon|ultra|ultramarathon))\b/i, build: (m, c) => one('ran', m[1], c) },
   // plans
   { re: new RegExp(String.raw`^(?:am|is|are) (?:going|planning|hoping|aiming|intending|about|thinking of|thinking about|considering) (?:to |on )?${OBJ}`, 'i'), build: plans },
   { re: new RegExp(String.raw`^(?:plan|plans|planned|intend|intends|aim|aims|hope|hopes|want|wants|will|shall|decided|have decided|has decided) (?:to |on )?${OBJ}`, 'i'), build: plans },

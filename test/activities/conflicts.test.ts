@@ -126,6 +126,27 @@ test('favourite_* predicates are functional', (t) => {
   ]);
 });
 
+test('a longer title is a new favourite (Dune → Dune Messiah); a longer place is not a conflict', (t) => {
+  const dune = mem('m1', tri('Ravi', 'favourite_book', 'Dune'), at(0));
+  const messiah = cand('c1', tri('Ravi', 'favourite_book', 'Dune Messiah'), at(3));
+  t.deepEqual(rows(resolveConflicts([add(messiah)], { activeFacts: { 'ravi|favourite_book': [dune] } })), [
+    ['ADD', 'c1'],
+    ['INVALIDATE', 'm1', at(3), 'c1'],
+  ]);
+  const london = mem('m2', tri('Ravi', 'lives_in', 'London'), at(0));
+  const north = cand('c2', tri('Ravi', 'lives_in', 'North London'), at(3));
+  t.deepEqual(rows(resolveConflicts([add(north)], { activeFacts: { 'ravi|lives_in': [london] } })), [['ADD', 'c2']]);
+});
+
+test('has_boss is functional: a new boss closes the old one', (t) => {
+  const daniel = mem('m1', tri('Sam', 'has_boss', 'Daniel Kim'), at(0));
+  const rachel = cand('c1', tri('Sam', 'has_boss', 'Rachel Green'), at(9));
+  t.deepEqual(rows(resolveConflicts([add(rachel)], { activeFacts: { 'sam|has_boss': [daniel] } })), [
+    ['ADD', 'c1'],
+    ['INVALIDATE', 'm1', at(9), 'c1'],
+  ]);
+});
+
 // ---------------------------------------------------------------- opposite predicates
 
 test('dislikes X contradicts likes X, not likes Y; prefers/dislikes is read both ways', (t) => {

@@ -346,3 +346,38 @@ test('kinds are taken into account for refinements', (t) => {
   const c = cand('c1', 'Caroline lives in Paris, France', { triple: tri('Caroline', 'lives_in', 'Paris, France') });
   t.is(only(consolidate([c], { neighbours: { c1: [near(old, 0.8)] }, exactMatches: {} })).op, 'ADD');
 });
+
+// ---------------------------------------------------------------- restatements, titles, plural retractions
+
+test('a restatement with only hedges added ("still", "really") is a NOOP, not more detail', (t) => {
+  const old = mem('m1', 'Lena lives in Munich.', { triple: tri('Lena', 'lives_in', 'Munich') });
+  const c = cand('c1', 'Lena still lives in Munich.', { triple: tri('Lena', 'lives_in', 'Munich') });
+  const ch = only(consolidate([c], { neighbours: { c1: [near(old, 0.9)] }, exactMatches: {} }));
+  t.is(ch.op, 'NOOP');
+  t.regex(ch.op === 'NOOP' ? ch.reason : '', /same claim as m1/);
+
+  const jazz = mem('m2', 'Maya loves jazz.', { kind: 'preference', triple: tri('Maya', 'likes', 'jazz') });
+  const really = cand('c2', 'Maya really loves jazz.', { kind: 'preference', triple: tri('Maya', 'likes', 'jazz') });
+  t.is(only(consolidate([really], { neighbours: { c2: [near(jazz, 0.95)] }, exactMatches: {} })).op, 'NOOP');
+});
+
+test('a longer title is another value of a favourite, not a refinement; places still refine by containment', (t) => {
+  const dune = mem('m1', "Ravi's favourite book is Dune.", { kind: 'preference', triple: tri('Ravi', 'favourite_book', 'Dune') });
+  const messiah = cand('c1', "Ravi's favourite book is Dune Messiah.", { kind: 'preference', triple: tri('Ravi', 'favourite_book', 'Dune Messiah') });
+  t.is(only(consolidate([messiah], { neighbours: { c1: [near(dune, 0.9)] }, exactMatches: {} })).op, 'ADD');
+
+  const london = mem('m2', 'Ravi lives in London.', { triple: tri('Ravi', 'lives_in', 'London') });
+  const north = cand('c2', 'Ravi lives in North London.', { triple: tri('Ravi', 'lives_in', 'North London') });
+  t.is(only(consolidate([north], { neighbours: { c2: [near(london, 0.9)] }, exactMatches: {} })).op, 'UPDATE');
+});
+
+test('a plural retraction ("the cats") DELETEs every named animal of that species, and only those', (t) => {
+  const miso = mem('m1', 'Sam has a cat named Miso.', { triple: tri('Sam', 'has_pet', 'cat named Miso') });
+  const tofu = mem('m2', 'Sam has a cat named Tofu.', { triple: tri('Sam', 'has_pet', 'cat named Tofu') });
+  const rex = mem('m3', 'Sam has a dog named Rex.', { triple: tri('Sam', 'has_pet', 'dog named Rex') });
+  const c = cand('c1', 'Sam no longer has cats.', { triple: tri('Sam', 'has_pet', 'cats'), retraction: true });
+  const out = consolidate([c], { neighbours: {}, exactMatches: {}, activeFacts: { 'sam|has_pet': [miso, tofu, rex] } });
+  t.deepEqual(out.map((ch) => [ch.op, ch.op === 'DELETE' ? ch.targetId : '']), [['DELETE', 'm1'], ['DELETE', 'm2']]);
+  // The reason names the retracting message by id, never by its words.
+  t.true(out.every((ch) => ch.op === 'DELETE' && ch.reason.startsWith('retracted by message msg-c1')));
+});

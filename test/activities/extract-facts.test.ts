@@ -63,6 +63,37 @@ const TABLE: readonly Row[] = [
   ["I don't live in Boston.", [['Caroline', 'lives_in', 'Boston', true]]],
   ["I'm not a nurse.", [['Caroline', 'job_title', 'nurse', true]]],
   ['I have never been to Paris.', [['Caroline', 'visited', 'Paris', true]]],
+  // adverbs after an auxiliary, trailing "there", restatements
+  ["I've also been to Prague.", [['Caroline', 'visited', 'Prague']]],
+  ['Jonas is a software engineer there.', [['Jonas', 'job_title', 'software engineer']]],
+  ["Just to be clear, I'm still a paediatric nurse.", [['Caroline', 'job_title', 'paediatric nurse']]],
+  ["I'll still be a product designer.", [['Caroline', 'job_title', 'product designer']]],
+  ["I'll be a doctor one day.", []],
+  ["I'm actually based in York city centre, near the Minster.", [['Caroline', 'lives_in', 'York city centre']]],
+  ['I actually quite like mushrooms now.', [['Caroline', 'likes', 'mushrooms']]],
+  ["Instead I'm planning a trip to Iceland in September.", [['Caroline', 'plans', 'trip to Iceland']]],
+  // a name for a relative is a relation fact; "is French" names no one
+  ['My new boss is Rachel Green.', [['Caroline', 'has_boss', 'Rachel Green']]],
+  ['My girlfriend is called Niamh.', [['Caroline', 'has_girlfriend', 'Niamh']]],
+  ['My dog is called Rex.', [['Caroline', 'has_pet', 'dog named Rex']]],
+  ['My mom is French.', []],
+  // lists and second facts of a clause
+  ['I like running and swimming.', [['Caroline', 'likes', 'running'], ['Caroline', 'likes', 'swimming']]],
+  ['I love fish and chips.', [['Caroline', 'likes', 'fish and chips']]],
+  ['I have two cats, Miso and Tofu.', [['Caroline', 'has_pet', 'cat named Miso'], ['Caroline', 'has_pet', 'cat named Tofu']]],
+  ['I started working at Siemens as a data analyst.', [['Caroline', 'works_at', 'Siemens'], ['Caroline', 'job_title', 'data analyst']]],
+  ['Omar is engaged to a girl called Lina.', [['Omar', 'relationship_status', 'engaged'], ['Omar', 'has_fiance', 'Lina']]],
+  ['Niamh and I got engaged last Friday!', [['Caroline', 'relationship_status', 'engaged'], ['Niamh', 'relationship_status', 'engaged']]],
+  ['Aisha is moving to Montreal next month.', [['Aisha', 'plans', 'move to Montreal']]],
+  // retractions of pets and of a gerund ("what I said about hating…")
+  ["I don't have the cats anymore.", [['Caroline', 'has_pet', 'cats', true]]],
+  ['Forget what I said about hating mushrooms.', [['Caroline', 'dislikes', 'mushrooms', true]]],
+  // common personal predicates
+  ["I'm allergic to peanuts.", [['Caroline', 'allergic_to', 'peanuts']]],
+  ['I went to a pottery class with Priya.', [['Caroline', 'attended', 'pottery class']]],
+  ['Omar visited me last weekend.', [['Omar', 'visited', 'Caroline']]],
+  // talk about the conversation itself: nothing
+  ['Sorry, I posted that by mistake.', []],
   // questions and chatter: nothing
   ['Do you live in Boston?', []],
   ['Where do you work?', []],
@@ -146,4 +177,25 @@ test('the speaker name comes from the context, for any speaker', (t) => {
   const facts = extractFacts("I'm a teacher.", { speaker: 'Melanie', refMs: REF });
   t.deepEqual(triplesOf(facts), [['Melanie', 'job_title', 'teacher', false]]);
   t.deepEqual(facts[0]?.about, ['Melanie']);
+});
+
+test('a bare weekday resolves forward for present or future tense, backward for the past', (t) => {
+  // Monday 2024-06-03.
+  const monday = Date.UTC(2024, 5, 3, 12);
+  const dateOf = (s: string): string => new Date(extractFacts(s, { speaker: SPEAKER, refMs: monday })[0]?.validFrom ?? 0).toISOString().slice(0, 10);
+  t.is(dateOf("I'm running the Hackney Half on Sunday."), '2024-06-09');
+  t.is(dateOf('I turned 30 on Saturday.'), '2024-06-01');
+  const plan = extractFacts("I'm running the Hackney Half on Sunday.", { speaker: SPEAKER, refMs: monday });
+  t.deepEqual(triplesOf(plan), [['Caroline', 'plans', 'run the Hackney Half', false]]);
+});
+
+test('he and she resolve to the person last named earlier in the session when the context gives one', (t) => {
+  const facts = extractFacts('She lives in Leeds now, actually.', { speaker: SPEAKER, refMs: REF, lastNamed: 'Priya' });
+  t.deepEqual(triplesOf(facts), [['Priya', 'lives_in', 'Leeds', false]]);
+});
+
+test('restatements keep the hedge in the text but not in the triple', (t) => {
+  const facts = extractFacts('I still live in Munich.', { speaker: SPEAKER, refMs: REF });
+  t.deepEqual(triplesOf(facts), [['Caroline', 'lives_in', 'Munich', false]]);
+  t.deepEqual(extractFacts("I don't have the cats anymore.", { speaker: SPEAKER, refMs: REF }).map((f) => f.text), ['Caroline no longer has cats.']);
 });

@@ -367,3 +367,25 @@ test('any text: no throw, deterministic, distinct ids, importance in 0..1, sourc
     { numRuns: 60, seed: 42 },
   );
 });
+
+test('he/she resolves to the person the speaker named in a recent turn of the same session, also across batches', (t) => {
+  const { post } = builder();
+  const triples = (cs: readonly CandidateUnit[]) => byGranularity(cs, 'fact').map((c) => c.triple);
+  const first = run([post('e1', T0, 'Maya', 'Priya got engaged last weekend!'), post('e2', T0 + MIN, 'Maya', 'She lives in Leeds now, actually.')]);
+  t.deepEqual(triples(first.candidates).slice(-1), [{ subject: 'Priya', predicate: 'lives_in', object: 'Leeds' }]);
+  // The next batch sees the buffered turns.
+  const later = run([post('e3', T0 + 2 * MIN, 'Maya', 'She works at the BBC.')], first.sessionTurns);
+  t.deepEqual(triples(later.candidates), [{ subject: 'Priya', predicate: 'works_at', object: 'BBC' }]);
+  // Another session knows nobody: nothing is guessed.
+  const other = run([post('e4', T0 + 3 * MIN, 'Maya', 'She lives in Leeds.', { sessionId: 's2' })], first.sessionTurns);
+  t.deepEqual(triples(other.candidates), []);
+});
+
+test("a generic assistant's first-person sentences are about itself: no facts; its claims about others are kept", (t) => {
+  const { post } = builder();
+  const out = run([
+    post('e1', T0, 'Assistant', "I can't check live weather, sorry.", { role: 'assistant' }),
+    post('e2', T0 + MIN, 'Assistant', 'Bob lives in Madrid.', { role: 'assistant' }),
+  ]);
+  t.deepEqual(byGranularity(out.candidates, 'fact').map((c) => c.triple), [{ subject: 'Bob', predicate: 'lives_in', object: 'Madrid' }]);
+});
