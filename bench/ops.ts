@@ -4,8 +4,9 @@
  * ADD/UPDATE/DELETE/NOOP accuracy with a confusion matrix, conflict-detection and restoration
  * precision/recall, and date resolution. Runs offline, and again with the language model when
  * one is configured (ENGRAM_LLM_*). Prints tables; `--json FILE` writes the same figures.
+ * `--fixture DIR` scores another fixture directory (e.g. the held-out test/fixtures/ops-holdout).
  *
- *   npm run bench:ops -- [--json FILE] [--llm] [--examples N]
+ *   npm run bench:ops -- [--fixture DIR] [--json FILE] [--llm] [--examples N]
  */
 import { tmpdir } from 'node:os';
 import { writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { score, type OpsScore } from './ops/score.js';
 const { values } = parseArgs({
   options: {
     json: { type: 'string' },
+    fixture: { type: 'string', default: FIXTURE_DIR },
     llm: { type: 'boolean', default: false },
     examples: { type: 'string', default: '6' },
   },
@@ -50,7 +52,7 @@ async function runOne(fixture: OpsFixture, name: string, env: Readonly<Record<st
   };
 }
 
-const fixture = loadFixture(FIXTURE_DIR);
+const fixture = loadFixture(values.fixture);
 const llm = describeLlm(benchConfig(process.env, tmpdir()));
 if (values.llm && llm === null) {
   console.error('bench:ops --llm: no language model is configured (set the ENGRAM_LLM_* settings)');
@@ -87,7 +89,7 @@ for (const [name, r] of Object.entries(runs)) {
 
 if (values.json) {
   const out = {
-    fixture: { users: fixture.users.length, messages: fixture.messages.length, redactions: fixture.redactions.length },
+    fixture: { dir: values.fixture, users: fixture.users.length, messages: fixture.messages.length, redactions: fixture.redactions.length },
     llm: { configured: llm !== null, description: llm },
     runs,
   };

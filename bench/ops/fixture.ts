@@ -344,3 +344,6 @@ export function sliceFixture(fixture: OpsFixture, users: readonly string[], sess
 
 /** Default location of the fixture. */
 export const FIXTURE_DIR = new URL('../../test/fixtures/ops/', import.meta.url).pathname;
+
+/** Location of the held-out fixture (never tuned against; see its README). */
+export const HOLDOUT_FIXTURE_DIR = new URL('../../test/fixtures/ops-holdout/', import.meta.url).pathname;

@@ -2,7 +2,7 @@ import test from 'ava';
 import { ValidationError } from '../../core/errors.js';
 import type { ConversationEvent } from '../../core/model.js';
 import { parseConversationEvent } from '../../schemas/conversation-input.js';
-import { buildFixture, FIXTURE_DIR, loadFixture, sliceFixture } from '../../bench/ops/fixture.js';
+import { buildFixture, FIXTURE_DIR, HOLDOUT_FIXTURE_DIR, loadFixture, sliceFixture } from '../../bench/ops/fixture.js';
 
 const fixture = loadFixture(FIXTURE_DIR);
 const facts = fixture.messages.flatMap((m) => m.facts);
@@ -110,4 +110,15 @@ test('a slice keeps the first sessions of the chosen users and only labels insid
   const ids = new Set(slice.messages.flatMap((m) => m.facts.map((f) => f.id)));
   for (const f of slice.messages.flatMap((m) => m.facts)) if (f.target !== null) t.true(ids.has(f.target));
   t.deepEqual(slice.redactions, []);
+});
+
+test('the held-out fixture loads, has at least 50 messages and shares no message or fact id with the tuning one', (t) => {
+  const holdout = loadFixture(HOLDOUT_FIXTURE_DIR);
+  t.true(holdout.messages.length >= 50, `${holdout.messages.length} messages`);
+  t.true(holdout.users.length >= 2);
+  const held = holdout.messages.flatMap((m) => m.facts);
+  for (const op of ['ADD', 'UPDATE', 'DELETE', 'NOOP'] as const) t.true(held.some((f) => f.op === op), op);
+  t.true(holdout.redactions.some((r) => r.restores.length > 0), 'a redaction that restores a fact');
+  for (const m of holdout.messages) t.false(messageIds.has(m.messageId), m.messageId);
+  for (const f of held) t.false(factIds.has(f.id), f.id);
 });
