@@ -4,7 +4,7 @@ import { ValidationError } from '../../core/errors.js';
 import type { Memory, MemoryKind } from '../../core/model.js';
 import type { AssociatedCandidate, PlannedChange } from '../../core/pipeline.js';
 import type { MemoryState } from '../../core/ports.js';
-import { candidateFixture, memoryFixture, tri } from '../helpers/fixtures.js';
+import { candidateFixture, stateFixture, tri } from '../helpers/fixtures.js';
 import { consolidate, type Neighbour } from '../../activities/consolidate/consolidate.js';
 import { factKeyOf } from '../../activities/consolidate/claims.js';
 
@@ -21,18 +21,7 @@ function mem(
   text: string,
   over: Partial<Memory> & { status?: MemoryState['status']; version?: number } = {},
 ): MemoryState {
-  const { status = 'active', version = 1, ...m } = over;
-  const memory = memoryFixture(id, text, { embedding: [0, 1, 0], validFrom: T0, recordedAt: T0, version, ...m });
-  return {
-    memory,
-    status,
-    version,
-    quarantineReasons: [],
-    decisionReason: '',
-    invalidatedBy: null,
-    clusters: [],
-    links: [],
-  };
+  return stateFixture(id, text, T0, over);
 }
 
 const near = (state: MemoryState, similarity: number): Neighbour => ({ state, similarity });
