@@ -7,7 +7,7 @@ import { DEFAULT_FORGETTING, type ForgettingOptions } from '../activities/forget
 import { derivedEventIdOf } from '../core/ids.js';
 import { TOPICS, type MemoryEvent } from '../core/model.js';
 import type { EventLog, KeyStore } from '../core/ports.js';
-import { scopeKey, type Scope } from '../core/scope.js';
+import type { Scope } from '../core/scope.js';
 import type { Config } from '../infra/config.js';
 import { RecordSealer } from '../streams/record-sealer.js';
 
@@ -39,7 +39,6 @@ export function accessRecorder(log: EventLog, sealer: RecordSealer) {
       causationId: `search@${at}`,
       payload: { type: 'MemoryAccessed', memoryIds: ids, accessedAt: at },
     };
-    const records = await sealer.memoryRecords([event]);
-    await log.append(TOPICS.memory, records.map((r) => ({ ...r, key: scopeKey(scope) })));
+    await log.append(TOPICS.memory, await sealer.memoryRecords([event]));
   };
 }

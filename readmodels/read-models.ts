@@ -35,11 +35,10 @@ export class ReadModels {
   /** Hybrid search over one user's memories; what it returns counts as recalled (forgetting curve). */
   async search(scope: Scope, query: string, opts: ReadSearchOptions = {}): Promise<SearchHit[]> {
     const hits = await hybridSearch(this.ports, scope, query, opts);
-    const record = this.ports.recordAccess;
+    const { recordAccess: record, clock } = this.ports;
     const recalled = hits.filter((h) => h.status === 'active').map((h) => h.id);
-    if (record && opts.recordAccess !== false && recalled.length > 0) {
-      await record(scope, recalled, this.ports.clock?.now() ?? 0);
-    }
+    // An access needs a time: without a clock there is no forgetting curve to feed.
+    if (record && clock && opts.recordAccess !== false && recalled.length > 0) await record(scope, recalled, clock.now());
     return hits;
   }
 

@@ -20,6 +20,10 @@ export interface BuildEventsInput {
   readonly forgetting?: ForgettingOptions;
 }
 
+type PayloadOf<T extends MemoryEventPayload['type']> = Extract<MemoryEventPayload, { type: T }>;
+/** Events that move a memory to its next version without carrying its content. */
+type LifecycleType = 'MemoryInvalidated' | 'MemoryRestored' | 'MemoryForgotten' | 'MemoryArchived';
+
 /** Turns a candidate into the memory record it becomes at a given id and version. */
 export function memoryFromCandidate(
   scope: Scope,
@@ -82,6 +86,17 @@ export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
     });
   }
 
+  /** A lifecycle event at the memory's next version; its id derives from memory, version and type. */
+  const lifecycle = <T extends LifecycleType>(
+    change: { readonly targetId: string; readonly previousVersion: number; readonly causationId: string },
+    type: T,
+    fields: Omit<PayloadOf<T>, 'type' | 'memoryId' | 'version'>,
+  ): void => {
+    const version = next(change.targetId, change.previousVersion);
+    // TypeScript cannot see that spreading the remaining fields of PayloadOf<T> rebuilds PayloadOf<T>.
+    const payload = { type, memoryId: change.targetId, version, ...fields } as unknown as PayloadOf<T>;
+    emit(memoryEventIdOf(change.targetId, version, type), change.causationId, payload);
+  };
   // The call's position in the batch keeps two identical calls distinct and a retry's ids stable.
   const usage = (u: ModelUsage, causationId: string, slot: string): void => {
     emit(derivedEventIdOf('model-called', input.batchId, slot), causationId, { type: 'ModelCalled', ...u });
@@ -117,12 +132,8 @@ export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
         break;
       }
       case 'DELETE':
-      case 'INVALIDATE': {
-        const version = next(change.targetId, change.previousVersion);
-        emit(memoryEventIdOf(change.targetId, version, 'MemoryInvalidated'), change.causationId, {
-          type: 'MemoryInvalidated',
-          memoryId: change.targetId,
-          version,
+      case 'INVALIDATE':
+        lifecycle(change, 'MemoryInvalidated', {
           validTo: change.validTo,
           supersededAt: recordedAt,
           invalidatedBy: change.op === 'INVALIDATE' ? change.invalidatedBy : null,
@@ -134,27 +145,12 @@ export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
           },
         });
         break;
-      }
-      case 'RESTORE': {
-        const version = next(change.targetId, change.previousVersion);
-        emit(memoryEventIdOf(change.targetId, version, 'MemoryRestored'), change.causationId, {
-          type: 'MemoryRestored',
-          memoryId: change.targetId,
-          version,
-          reason: change.reason,
-        });
+      case 'RESTORE':
+        lifecycle(change, 'MemoryRestored', { reason: change.reason });
         break;
-      }
-      case 'FORGET': {
-        const version = next(change.targetId, change.previousVersion);
-        emit(memoryEventIdOf(change.targetId, version, 'MemoryForgotten'), change.causationId, {
-          type: 'MemoryForgotten',
-          memoryId: change.targetId,
-          version,
-          reason: change.reason,
-        });
+      case 'FORGET':
+        lifecycle(change, 'MemoryForgotten', { reason: change.reason });
         break;
-      }
       case 'NOOP':
         // The change's index keeps two reinforcements of one memory by one event distinct.
         emit(derivedEventIdOf('reinforced', change.targetId, change.causationId, String(index)), change.causationId, {
@@ -182,18 +178,9 @@ export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
           lesson: change.lesson,
         });
         break;
-      case 'ARCHIVE': {
-        const version = next(change.targetId, change.previousVersion);
-        emit(memoryEventIdOf(change.targetId, version, 'MemoryArchived'), change.causationId, {
-          type: 'MemoryArchived',
-          memoryId: change.targetId,
-          version,
-          retention: change.retention,
-          strength: change.strength,
-          reason: change.reason,
-        });
+      case 'ARCHIVE':
+        lifecycle(change, 'MemoryArchived', { retention: change.retention, strength: change.strength, reason: change.reason });
         break;
-      }
       case 'USAGE':
         usage(change.usage, change.causationId, `change-${index}`);
         break;
