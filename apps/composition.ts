@@ -21,10 +21,9 @@ export function forgettingOf(config: Config): ForgettingOptions {
   };
 }
 
-/** Seals records under the users' keys unless ENGRAM_SEAL_RECORDS=false (then it still opens sealed ones). */
-export function sealerOf(config: Config, keys: KeyStore): { sealer: RecordSealer; opener: RecordSealer } {
-  const opener = new RecordSealer(keys);
-  return { sealer: config.sealRecords ? opener : new RecordSealer(null), opener };
+/** Seals records under the users' keys unless ENGRAM_SEAL_RECORDS=false (sealed ones still open, erasure still shreds). */
+export function sealerOf(config: Config, keys: KeyStore): RecordSealer {
+  return new RecordSealer(keys, { seal: config.sealRecords });
 }
 
 /** Appends a `MemoryAccessed` event for memories a search returned (they are recalled, so they fade slower). */

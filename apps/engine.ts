@@ -68,7 +68,7 @@ export class Engine implements MemoryService {
   ) {
     const { log, runner, store, vectors, graph, memoryDb } = ports;
     const forgetting = forgettingOf(config);
-    const { sealer, opener } = sealerOf(config, ports.keys);
+    const sealer = sealerOf(config, ports.keys);
     this.sealer = sealer;
     this.reads = new ReadModels({
       embedder: ports.embedder,
@@ -83,7 +83,7 @@ export class Engine implements MemoryService {
       log,
       [new StoreProjection(store, memoryDb.checkpoints), new VectorProjection(vectors, memoryDb.checkpoints), new GraphProjection(graph, graph)],
       512,
-      opener,
+      sealer,
     );
     this.bridge = new IngestBridge(
       log,
@@ -91,7 +91,7 @@ export class Engine implements MemoryService {
         runner.signal(workflowId, events.map((e) => ({ id: e.event.eventId, payload: e })));
       },
       'ingest-bridge',
-      opener,
+      sealer,
     );
     this.activities = createActivities({
       log,

@@ -73,15 +73,23 @@ function scopeOfRecordKey(key: string): Scope {
 }
 
 /**
- * Seals records for the logs and opens them again, over a KeyStore; without one (sealing off)
- * records are written plain and opened as they are.
+ * Builds the log records of events, sealing them over a KeyStore, and opens them again. Without a
+ * key store records are written plain and sealed ones cannot be opened; with `seal: false` records
+ * are written plain but sealed ones still open and erasure still destroys keys.
  */
 export class RecordSealer {
-  constructor(private readonly keys: KeyStore | null) {}
+  private readonly sealWrites: boolean;
+
+  constructor(
+    private readonly keys: KeyStore | null,
+    opts: { readonly seal?: boolean } = {},
+  ) {
+    this.sealWrites = keys !== null && (opts.seal ?? true);
+  }
 
   /** Whether records are sealed on write. */
   get sealing(): boolean {
-    return this.keys !== null;
+    return this.sealWrites;
   }
 
   /** The `conversation-events` records of validated events: key `tenant/user`, dedup by event id. */
@@ -121,7 +129,7 @@ export class RecordSealer {
     encode: (e: E) => Uint8Array,
   ): Promise<AppendRecord[]> {
     // Encode first: a bad event fails before any key is created.
-    const plain = events.map((e) => ({ e, bytes: encode(e), keyId: this.keys === null ? null : keyIdOf(e) }));
+    const plain = events.map((e) => ({ e, bytes: encode(e), keyId: this.sealWrites ? keyIdOf(e) : null }));
     const byScope = new Map<string, { scope: Scope; ids: Set<string> }>();
     for (const { e, keyId } of plain) {
       if (keyId === null) continue;

@@ -60,7 +60,7 @@ export function ingestRole(config: Config): Promise<void> {
       batchSize: config.batchSize,
       decayIntervalMs: config.forgetIntervalMs,
     });
-    const { opener } = sealerOf(config, r.keys());
+    const opener = sealerOf(config, r.keys());
     print(`engram ingest: bridging conversation-events to Temporal task queue ${r.settings.temporalTaskQueue}`);
     const totals = await runIngest({ log, handOff, signal, print, opener });
     print(`engram ingest: ${totals.read} read, ${totals.handedOff} handed off, ${totals.deadLettered} dead-lettered`);
@@ -87,7 +87,7 @@ export function workerRole(config: Config): Promise<void> {
       // The projector role applies memory-events; consolidation waits until it has read its own writes.
       awaitProjection: (position: LogPosition) => awaitProjections(watched, position),
       llm: r.llm(),
-      sealer: sealerOf(config, r.keys()).sealer,
+      sealer: sealerOf(config, r.keys()),
       options: { forgetting: forgettingOf(config) },
     });
     print(`engram worker: polling task queue ${r.settings.temporalTaskQueue} in namespace ${r.settings.temporalNamespace}`);
@@ -107,7 +107,7 @@ export function projectRole(config: Config): Promise<void> {
       log,
       [new StoreProjection(store, memoryDb.checkpoints), new VectorProjection(vectors, checkpoints), new GraphProjection(graph, graph)],
       512,
-      sealerOf(config, r.keys()).opener,
+      sealerOf(config, r.keys()),
     );
     print('engram project: projecting memory-events into the memory store, Qdrant and Neo4j');
     const applied = await runProjectors(runner, signal, print);
@@ -123,7 +123,7 @@ export function serveClusterRole(config: Config, listen: { port: number; host: s
     const { store } = r.store(embedder.dimensions);
     const { vectors } = await r.vectors(embedder);
     const graph = await r.graph();
-    const { sealer } = sealerOf(config, r.keys());
+    const sealer = sealerOf(config, r.keys());
     const service = new ClusterService({
       log,
       embedder,

@@ -19,7 +19,6 @@ import { SqliteKeyStore } from '../../infra/embedded/key-store.js';
 import { StoreProjection } from '../../streams/projectors/store-projection.js';
 import { VectorProjection } from '../../streams/projectors/vector-projection.js';
 import { GraphProjection } from '../../streams/projectors/graph-projection.js';
-import { conversationRecordsOf } from '../../streams/publish.js';
 import { exampleEvents, openTestEngine, removeDir, tempDir } from '../helpers/engine.js';
 import { mockLogOptions, startKafkaMock, type KafkaMock } from '../helpers/kafka-mock.js';
 import { projectionHash } from '../helpers/snapshot.js';
@@ -47,7 +46,7 @@ wire('the ingest role dead-letters bad records and hands every valid event off o
   const events = exampleEvents();
   const log = await KafkaEventLog.open(options());
   try {
-    await log.append(TOPICS.conversation, conversationRecordsOf(events));
+    await log.append(TOPICS.conversation, await new RecordSealer(null).conversationRecords(events));
     await log.append(TOPICS.conversation, [{ key: 'acme/alice', value: Uint8Array.from([0xc3, 0x01, 1, 2]) }]);
 
     const handedOff: string[] = [];

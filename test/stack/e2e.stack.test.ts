@@ -15,7 +15,7 @@ import { KafkaEventLog } from '../../infra/cluster/kafka-event-log.js';
 import { Neo4jMemoryGraph } from '../../infra/cluster/neo4j-memory-graph.js';
 import { QdrantVectorIndex } from '../../infra/cluster/qdrant-vector-index.js';
 import { UseLiteEmbedder } from '../../infra/embedder/use-lite.js';
-import { conversationRecordsOf } from '../../streams/publish.js';
+import { RecordSealer } from '../../streams/record-sealer.js';
 
 const env = process.env;
 const ready = Boolean(env.KAFKA_BROKERS && env.TEMPORAL_ADDRESS && env.QDRANT_URL && env.NEO4J_URL);
@@ -63,7 +63,7 @@ stackTest('a published message becomes a memory in Qdrant, Neo4j and the API', a
   });
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS ?? '', connectTimeout: 5_000 });
   try {
-    const [position] = await log.append(TOPICS.conversation, conversationRecordsOf([event]));
+    const [position] = await log.append(TOPICS.conversation, await new RecordSealer(null).conversationRecords([event]));
     t.is(position?.topic, TOPICS.conversation);
 
     const inQdrant = await eventually('the memory in Qdrant', async () => {

@@ -98,9 +98,16 @@ test(
     await t.throwsAsync(new RecordSealer(null).open(a!), { instanceOf: DecodeError }, 'no key store: cannot open');
     const avro = encodeConversationEvent(message('m3', 'plain'));
     t.deepEqual(await sealer.open({ key: 'acme/alice', value: avro }), { erased: false, bytes: avro });
-    // Sealing off writes plain Avro.
+    // Sealing off writes plain Avro; with keys it still opens what was sealed and still shreds.
     const [off] = await new RecordSealer(null).conversationRecords([message('m4', 'x')]);
     t.false(isSealed(off!.value));
+    const unsealing = new RecordSealer(keys, { seal: false });
+    t.false(unsealing.sealing);
+    const [plainNew] = await unsealing.conversationRecords([message('m5', 'y')]);
+    t.false(isSealed(plainNew!.value));
+    t.false((await unsealing.open(a!)).erased);
+    t.is(await unsealing.shred(alice, ['msg:m1']), 1);
+    t.true((await unsealing.open(a!)).erased);
   }),
 );
 
