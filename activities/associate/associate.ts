@@ -1,7 +1,8 @@
 /**
  * The association stage core (DESIGN.md §5, after MemGAS): keeps a per-user Gaussian mixture over
- * PCA-reduced memory embeddings, refitting it when there is none or the memory count has grown
- * enough, then gives each candidate its posterior responsibilities and links it to historical
+ * PCA-reduced memory embeddings, refitting it when there is none, the memory count has grown
+ * enough, or the new candidates fit it much worse than its training points did (log-likelihood
+ * drift), then gives each candidate its posterior responsibilities and links it to historical
  * memories of the same components. Pure: the caller supplies history, the latest model and a seed.
  */
 import { ValidationError } from '../../core/errors.js';
@@ -9,7 +10,7 @@ import { derivedEventIdOf, sha256Hex } from '../../core/ids.js';
 import type { AssociationLink, ClusterWeight } from '../../core/model.js';
 import type { EmbeddedCandidate } from '../../core/pipeline.js';
 import { cosine } from '../../core/text.js';
-import { parseGmmModel, posteriors, selectGmm } from './gmm.js';
+import { logLikelihood, parseGmmModel, posteriors, selectGmm } from './gmm.js';
 import type { CovarianceType, GmmModel } from './gmm.js';
 import { fitPca, parsePcaProjection, project } from './pca.js';
 import type { PcaProjection } from './pca.js';
@@ -45,6 +46,15 @@ export interface AssociateOptions {
   minPoints: number;
   /** Refit once the count has grown by this fraction since the model's memoryCount. */
   refitGrowth: number;
+  /** Fewest candidates in one call for their log-likelihood to be trusted as a drift signal. */
+  driftMinCandidates: number;
+  /** Fewest memories a model must have been fitted on before drift counts (small fits overfit, and growth refits them anyway). */
+  driftMinMemories: number;
+  /**
+   * Refit when the candidates' mean per-point log-likelihood falls below the model's training mean
+   * by more than this many nats per point per PCA dimension (the threshold is this × dimensions).
+   */
+  driftTolerance: number;
   /** PCA output dimensions (also capped at n-1). */
   pcaDims: number;
   kMin: number;
@@ -65,6 +75,10 @@ export interface AssociateOptions {
 export const defaultAssociateOptions: Readonly<AssociateOptions> = Object.freeze({
   minPoints: 8,
   refitGrowth: 0.5,
+  driftMinCandidates: 4,
+  driftMinMemories: 32,
+  // Points of a fitted d-dim Gaussian score d/2 ± sqrt(d/2) below its peak, so a further d-nat drop is not noise; a new topic drops by hundreds.
+  driftTolerance: 1,
   pcaDims: 16,
   kMin: 1,
   kMax: 8,
@@ -82,6 +96,11 @@ export const defaultAssociateOptions: Readonly<AssociateOptions> = Object.freeze
 export interface ClusterParameters {
   readonly pca: PcaProjection;
   readonly gmm: GmmModel;
+  /**
+   * Mean per-point log-likelihood of the training points (projected) under `gmm`: the baseline for
+   * drift. Absent in models recorded before drift detection; those never drift-refit.
+   */
+  readonly meanLogLikelihood?: number;
 }
 
 /** Parse and check ClusterModelFitted.parameters (throws ValidationError when unusable). */
@@ -99,7 +118,12 @@ export function parseClusterParameters(parameters: string): ClusterParameters {
   if ((gmm.means[0] as number[]).length !== pca.components.length) {
     throw new ValidationError('cluster model parameters: PCA and mixture dimensions differ');
   }
-  return { pca, gmm };
+  const mll = r.meanLogLikelihood;
+  if (mll === undefined) return { pca, gmm };
+  if (typeof mll !== 'number' || !Number.isFinite(mll)) {
+    throw new ValidationError('cluster model parameters: meanLogLikelihood must be a finite number');
+  }
+  return { pca, gmm, meanLogLikelihood: mll };
 }
 
 /** Deterministic id of a fitted model: the user, the count it was fitted on and its parameters. */
@@ -116,6 +140,9 @@ function resolveOptions(partial: Partial<AssociateOptions> | undefined): Associa
   const frac = (v: number): boolean => Number.isFinite(v) && v >= 0;
   check(int(o.minPoints), 'minPoints must be a positive integer');
   check(frac(o.refitGrowth), 'refitGrowth must be a finite non-negative number');
+  check(int(o.driftMinCandidates), 'driftMinCandidates must be a positive integer');
+  check(int(o.driftMinMemories), 'driftMinMemories must be a positive integer');
+  check(frac(o.driftTolerance), 'driftTolerance must be a finite non-negative number');
   check(int(o.pcaDims), 'pcaDims must be a positive integer');
   check(int(o.kMin) && int(o.kMax) && o.kMax >= o.kMin, 'kMin/kMax must be positive integers with kMin <= kMax');
   check(int(o.restarts) && int(o.maxIter), 'restarts and maxIter must be positive integers');
@@ -186,8 +213,9 @@ export function associate(input: AssociateInput, opts?: Partial<AssociateOptions
       if (!(err instanceof ValidationError)) throw err;
     }
   }
-  const due =
-    count >= o.minPoints && (current === null || count >= (input.model?.memoryCount ?? 0) * (1 + o.refitGrowth));
+  const grown = current === null || count >= (input.model?.memoryCount ?? 0) * (1 + o.refitGrowth);
+  const driftable = (input.model?.memoryCount ?? 0) >= o.driftMinMemories;
+  const due = count >= o.minPoints && (grown || (current !== null && driftable && drifted(current, candidates, o)));
 
   let fitted: AssociateOutput['fitted'] = null;
   if (due) {
@@ -203,7 +231,13 @@ export function associate(input: AssociateInput, opts?: Partial<AssociateOptions
       tol: o.tol,
       covariance: o.covariance,
     });
-    const parameters = JSON.stringify({ pca, gmm: selection.model } satisfies ClusterParameters);
+    // The fit's own scoring of its training points; JSON cannot hold a non-finite baseline, so none then.
+    const mean = logLikelihood(selection.model, projected) / projected.length;
+    const parameters = JSON.stringify({
+      pca,
+      gmm: selection.model,
+      ...(Number.isFinite(mean) ? { meanLogLikelihood: mean } : {}),
+    } satisfies ClusterParameters);
     // Assign with the parameters as stored, so a rebuild that reads them back gets the same result.
     current = parseClusterParameters(parameters);
     fitted = {
@@ -257,6 +291,19 @@ export function associate(input: AssociateInput, opts?: Partial<AssociateOptions
     return { id: c.id, clusters, links: links.sort(byWeightThenId).slice(0, o.maxLinks) };
   });
   return { fitted, assignments };
+}
+
+/**
+ * Whether enough candidates fit the model worse than its training points did, by more than the
+ * tolerance per point: they come from somewhere the mixture does not cover, so it should be refitted.
+ */
+function drifted(model: ClusterParameters, candidates: readonly EmbeddedCandidate[], o: AssociateOptions): boolean {
+  if (model.meanLogLikelihood === undefined) return false;
+  const unique = uniqueCandidates(candidates);
+  if (unique.length < o.driftMinCandidates) return false;
+  const points = unique.map((c) => project(model.pca, c.embedding));
+  const mean = logLikelihood(model.gmm, points) / points.length;
+  return mean < model.meanLogLikelihood - o.driftTolerance * model.pca.components.length;
 }
 
 /** Candidates with duplicate ids (should not happen) count once in the fit. */

@@ -6,6 +6,7 @@ import type { Rng } from '../../core/random.js';
 import { cosine } from '../../core/text.js';
 import { associate, clusterModelIdOf, parseClusterParameters } from '../../activities/associate/associate.js';
 import type { AssociateInput, AssociateOutput } from '../../activities/associate/associate.js';
+import { logLikelihood } from '../../activities/associate/gmm.js';
 import { fitPca, parsePcaProjection, project } from '../../activities/associate/pca.js';
 
 const DIM = 512;
@@ -24,11 +25,18 @@ const topicRng = seededRng(99);
 /** Three random topic directions in 512-d. */
 const TOPICS = [0, 1, 2].map(() => unit(Array.from({ length: DIM }, () => gauss(topicRng))));
 
-/** A unit embedding near a topic (within-topic cosine around 0.7). */
-function near(topic: number, rng: Rng): number[] {
-  const c = TOPICS[topic] as number[];
+/** A unit embedding near a centre direction. */
+function around(c: readonly number[], rng: Rng): number[] {
   return unit(c.map((v) => v + 0.03 * gauss(rng)));
 }
+
+/** A unit embedding near a topic (within-topic cosine around 0.7). */
+function near(topic: number, rng: Rng): number[] {
+  return around(TOPICS[topic] as number[], rng);
+}
+
+/** A fourth direction, unrelated to the three topics (its own Rng, so TOPICS do not change). */
+const FAR_TOPIC = unit(Array.from({ length: DIM }, () => gauss(seededRng(777))));
 
 function candidate(id: string, embedding: number[]): EmbeddedCandidate {
   return {
@@ -243,4 +251,114 @@ test('a first batch with no history fits on its own candidates and assigns them'
   t.truthy(out.fitted);
   t.is(out.assignments.length, candidates.length);
   t.true(out.assignments.every((a) => a.clusters.length >= 1 && a.links.length === 0));
+});
+
+/**
+ * Drift fixtures: the model fitted by input() (63 memories), the same 63 memories as history, and
+ * 4 fresh candidates, so the count (67) stays below the growth trigger (63 × 1.5).
+ */
+function driftSetup(): { model: NonNullable<AssociateInput['model']>; history: AssociateInput['history']; baseFit: NonNullable<AssociateOutput['fitted']> } {
+  const base = input();
+  const fitted = associate(base).fitted;
+  if (!fitted) throw new Error('fixture: expected a fit');
+  const history = [...base.history, ...base.candidates.map((c) => ({ id: c.id, embedding: [...c.embedding] }))];
+  return { model: { modelId: fitted.modelId, parameters: fitted.parameters, memoryCount: fitted.memoryCount }, history, baseFit: fitted };
+}
+
+function farCandidates(n = 4): EmbeddedCandidate[] {
+  const rng = seededRng(31);
+  return Array.from({ length: n }, (_, i) => candidate(`far-${i}`, around(FAR_TOPIC, rng)));
+}
+
+function meanLl(parameters: string, embeddings: readonly (readonly number[])[]): number {
+  const { pca, gmm } = parseClusterParameters(parameters);
+  return logLikelihood(gmm, embeddings.map((e) => project(pca, e))) / embeddings.length;
+}
+
+test('a fit stores the mean per-point log-likelihood of its training points', (t) => {
+  const { baseFit } = driftSetup();
+  const params = parseClusterParameters(baseFit.parameters);
+  const mean = params.meanLogLikelihood as number;
+  t.true(Number.isFinite(mean));
+  t.true(Math.abs(mean - baseFit.logLikelihood / baseFit.memoryCount) < 1e-9 * Math.max(1, Math.abs(mean)));
+});
+
+test('drift: candidates from the history\'s own distribution do not refit', (t) => {
+  const { model, history } = driftSetup();
+  const rng = seededRng(41);
+  const candidates = Array.from({ length: 6 }, (_, i) => candidate(`same-${i}`, near(i % 3, rng)));
+  const out = associate(input({ history, candidates, model }));
+  t.is(out.fitted, null);
+  t.true(out.assignments.every((a) => a.clusters.length >= 1 && a.links.length >= 1));
+  // Even at tolerance 0 the fresh same-topic points score no worse than the training points did.
+  t.is(associate(input({ history, candidates, model }), { driftTolerance: 0 }).fitted, null);
+});
+
+test('drift: a far-away new cluster refits without growth, and the new model covers it', (t) => {
+  const { model, history, baseFit } = driftSetup();
+  const candidates = farCandidates();
+  const out = associate(input({ history, candidates, model }));
+  const f = out.fitted;
+  if (!f) return t.fail('expected a drift refit');
+  t.is(f.memoryCount, 67, 'below the growth trigger of 94.5');
+  t.not(f.modelId, model.modelId);
+  t.is(f.modelId, clusterModelIdOf('t1', 'u1', 67, f.parameters));
+  t.true(f.components > baseFit.components, `components ${f.components} > ${baseFit.components}`);
+  const emb = candidates.map((c) => c.embedding);
+  t.true(meanLl(f.parameters, emb) > meanLl(model.parameters, emb), 'the new model fits the new cluster better');
+  t.true(Number.isFinite(parseClusterParameters(f.parameters).meanLogLikelihood));
+  // The new cluster is one component of its own.
+  const tops = out.assignments.map((a) => a.clusters[0]?.component);
+  t.is(new Set(tops).size, 1);
+  t.true(out.assignments.every((a) => (a.clusters[0]?.weight as number) > 0.9));
+  // Scored again against the refitted model (which was trained on them), the same candidates do not refit.
+  const next = { modelId: f.modelId, parameters: f.parameters, memoryCount: f.memoryCount };
+  t.is(associate(input({ history, candidates, model: next })).fitted, null);
+
+  // Too few candidates, or a tolerance larger than the drop: the stored model is kept.
+  t.is(associate(input({ history, candidates: farCandidates(3), model })).fitted, null);
+  t.is(associate(input({ history, candidates, model }), { driftMinCandidates: 5 }).fitted, null);
+  t.is(associate(input({ history, candidates, model }), { driftTolerance: 1000 }).fitted, null);
+});
+
+test('drift: the refit is deterministic and is the growth path\'s refit', (t) => {
+  const { model, history } = driftSetup();
+  const inp = input({ history, candidates: farCandidates(), model });
+  const a = associate(inp);
+  t.truthy(a.fitted);
+  t.deepEqual(a, associate(input({ history, candidates: farCandidates(), model })));
+  // The same input refitted because growth is due (refitGrowth 0) gives the very same model and assignments.
+  t.deepEqual(associate(inp, { refitGrowth: 0 }), a);
+});
+
+test('drift: a model recorded without meanLogLikelihood parses and never drift-refits', (t) => {
+  const { model, history } = driftSetup();
+  const { meanLogLikelihood, ...old } = JSON.parse(model.parameters) as Record<string, unknown>;
+  t.is(typeof meanLogLikelihood, 'number');
+  const oldParameters = JSON.stringify(old);
+  const parsed = parseClusterParameters(oldParameters);
+  t.is(parsed.meanLogLikelihood, undefined);
+  t.false('meanLogLikelihood' in parsed);
+  const current = parseClusterParameters(model.parameters);
+  t.deepEqual(parsed, { pca: current.pca, gmm: current.gmm });
+  const out = associate(input({ history, candidates: farCandidates(), model: { ...model, parameters: oldParameters } }), { driftTolerance: 0 });
+  t.is(out.fitted, null);
+  t.true(out.assignments.every((a) => a.clusters.length >= 1));
+  // A present but unusable baseline is a corrupt model: rejected by the parser, so associate refits it.
+  for (const bad of ['x', null, [1]]) {
+    const params = JSON.stringify({ ...old, meanLogLikelihood: bad });
+    t.throws(() => parseClusterParameters(params), { instanceOf: ValidationError, message: /meanLogLikelihood/ });
+    t.is(associate(input({ history, candidates: farCandidates(3), model: { ...model, parameters: params } })).fitted?.memoryCount, 66);
+  }
+});
+
+test('drift options are validated', (t) => {
+  const inp = input({ candidates: [] });
+  for (const driftMinCandidates of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+    t.throws(() => associate(inp, { driftMinCandidates }), { instanceOf: ValidationError, message: /driftMinCandidates/ });
+  }
+  for (const driftTolerance of [-0.1, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+    t.throws(() => associate(inp, { driftTolerance }), { instanceOf: ValidationError, message: /driftTolerance/ });
+  }
+  t.notThrows(() => associate(inp, { driftMinCandidates: 1, driftTolerance: 0 }));
 });
