@@ -180,9 +180,10 @@ function summaryUnit(scope: Scope, sessionId: string, turns: readonly SessionTur
   const summary = summariseSession(turns, { maxSentences: opts.summaryMaxSentences, maxChars: opts.summaryMaxChars });
   if (!summary) return null;
   const sourceEventId = `session:${sessionId}`;
+  // Provenance is what the summary says: the turns its sentences were taken from, not the whole session.
   const seen = new Set<string>();
-  const sources = turns
-    .map((t) => t.source)
+  const sources = summary.turns
+    .map((i) => (turns[i] as SessionTurn).source)
     .filter((s) => {
       if (seen.has(s.eventId)) return false;
       seen.add(s.eventId);

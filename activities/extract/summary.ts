@@ -27,12 +27,15 @@ export interface SessionSummary {
   readonly speakers: readonly string[];
   /** The selected sentences, in conversation order, without speaker labels. */
   readonly sentences: readonly string[];
+  /** Indexes (into the input turns) of the turns the selected sentences come from, ascending. */
+  readonly turns: readonly number[];
 }
 
 interface Sentence {
   readonly speaker: string;
   readonly text: string;
   readonly order: number;
+  readonly turn: number;
   readonly terms: readonly string[];
   readonly question: boolean;
 }
@@ -57,7 +60,7 @@ export function summariseSession(
   if (turns.length === 0) return null;
   const sentences: Sentence[] = [];
   const speakers: string[] = [];
-  for (const turn of turns) {
+  for (const [turnIndex, turn] of turns.entries()) {
     if (!speakers.includes(turn.speaker)) speakers.push(turn.speaker);
     // Image captions describe attachments; the episodes keep them, the summary keeps what was said.
     for (const text of splitSentences(turn.text.replace(/\[image: [^\]]*\]/g, ' '))) {
@@ -66,6 +69,7 @@ export function summariseSession(
         speaker: turn.speaker,
         text,
         order: sentences.length,
+        turn: turnIndex,
         terms: contentTokens(text).map(lemma),
         question: /\?\s*$/.test(text),
       });
@@ -103,5 +107,5 @@ export function summariseSession(
   const first = turns.reduce((min, t) => Math.min(min, t.occurredAt), Number.POSITIVE_INFINITY);
   const who = speakers.length === 1 ? (speakers[0] as string) : `${speakers.slice(0, -1).join(', ')} and ${speakers[speakers.length - 1] as string}`;
   const text = `Conversation on ${isoDate(first)} with ${who}. ${parts.join(' ')}`;
-  return { text, speakers, sentences: chosen.map((s) => s.text) };
+  return { text, speakers, sentences: chosen.map((s) => s.text), turns: [...new Set(chosen.map((s) => s.turn))] };
 }
