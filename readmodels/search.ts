@@ -1,15 +1,13 @@
 /**
- * Hybrid search: dense (cosine) and keyword (BM25) retrieval over a user's memories, fused by
- * reciprocal rank, then weighted by retention (the forgetting curve), and returned with validity
- * and provenance.
+ * Search: validates a request, runs multi-granularity retrieval (./retrieval/retrieve.ts) over a
+ * user's memories, and returns hits with validity and provenance.
  */
 import { ValidationError } from '../core/errors.js';
 import type { Granularity, MemoryKind, MemoryStatus, SourceRef, Triple } from '../core/model.js';
-import type { Embedder, MemoryStore, SearchFilter, VectorIndex } from '../core/ports.js';
+import type { SearchFilter } from '../core/ports.js';
 import type { Scope } from '../core/scope.js';
-import type { Clock } from '../core/random.js';
-import { effectiveStrength, retention, type ForgettingOptions } from '../activities/forget/retention.js';
-import { reciprocalRankFusion } from './rank-fusion.js';
+import { retrieve, type RetrievalDeps } from './retrieval/retrieve.js';
+import { RETRIEVAL_STAGES, type RetrievalStage } from './retrieval/stages.js';
 
 export interface SearchOptions {
   readonly k?: number;
@@ -21,6 +19,8 @@ export interface SearchOptions {
   readonly includeInvalid?: boolean;
   /** Include memories the forgetting pass archived. */
   readonly includeArchived?: boolean;
+  /** Retrieval stages to switch off (ablations). */
+  readonly disable?: readonly RetrievalStage[];
 }
 
 export interface SearchHit {
@@ -37,14 +37,7 @@ export interface SearchHit {
   readonly sources: readonly SourceRef[];
 }
 
-export interface SearchDeps {
-  readonly embedder: Embedder;
-  readonly vectors: VectorIndex;
-  readonly store: MemoryStore;
-  /** For retention weighting; without it every memory counts as fully retained. */
-  readonly clock?: Clock;
-  readonly forgetting?: ForgettingOptions;
-}
+export type SearchDeps = RetrievalDeps;
 
 /** Largest k a caller may ask for. */
 export const MAX_K = 200;
@@ -62,34 +55,18 @@ export async function hybridSearch(deps: SearchDeps, scope: Scope, query: string
   const k = opts.k ?? 10;
   if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new ValidationError(`k must be an integer from 1 to ${MAX_K}`);
   if (query.trim() === '') throw new ValidationError('the query is empty');
+  const unknown = (opts.disable ?? []).filter((s) => !(RETRIEVAL_STAGES as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new ValidationError(`unknown retrieval stage ${unknown.join(', ')} (stages: ${RETRIEVAL_STAGES.join(', ')})`);
   const filter: SearchFilter = {
     kinds: opts.kinds,
     granularities: opts.granularities,
     statuses: statusesOf(opts),
     validAt: opts.asOf,
   };
-  // Over-fetch each list so fusion has room to reorder.
-  const depth = Math.max(k * 3, 30);
-  const [vector] = await deps.embedder.embed([query]);
-  const [dense, keyword] = await Promise.all([
-    deps.vectors.searchDense(scope, vector as number[], depth, filter),
-    deps.vectors.searchText(scope, query, depth, filter),
-  ]);
-  const fused = reciprocalRankFusion([dense, keyword]);
-  const states = new Map((await deps.store.getMany(scope, fused.map((f) => f.id))).map((s) => [s.memory.id, s]));
-  const hits: SearchHit[] = [];
-  const now = deps.clock?.now();
-  for (const f of fused) {
-    const s = states.get(f.id);
-    if (!s) continue;
+  const ranked = await retrieve(deps, scope, query, { k, filter, disable: opts.disable });
+  return ranked.map(({ state: s, score }) => {
     const m = s.memory;
-    // Retention (Ebbinghaus) gently weights fused relevance; it never reorders beyond small margins.
-    const r =
-      now === undefined
-        ? 1
-        : retention(effectiveStrength(m.strength, s.accesses ?? 0, deps.forgetting), s.lastTouchedAt ?? m.recordedAt, now);
-    const score = f.score * (0.75 + 0.25 * r);
-    hits.push({
+    return {
       id: m.id,
       score,
       text: m.text,
@@ -101,7 +78,6 @@ export async function hybridSearch(deps: SearchDeps, scope: Scope, query: string
       validTo: m.validTo,
       recordedAt: m.recordedAt,
       sources: m.sources,
-    });
-  }
-  return hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1)).slice(0, k);
+    };
+  });
 }
