@@ -180,15 +180,10 @@ function summaryUnit(scope: Scope, sessionId: string, turns: readonly SessionTur
   const summary = summariseSession(turns, { maxSentences: opts.summaryMaxSentences, maxChars: opts.summaryMaxChars });
   if (!summary) return null;
   const sourceEventId = `session:${sessionId}`;
-  // Provenance is what the summary says: the turns its sentences were taken from, not the whole session.
-  const seen = new Set<string>();
-  const sources = summary.turns
-    .map((i) => (turns[i] as SessionTurn).source)
-    .filter((s) => {
-      if (seen.has(s.eventId)) return false;
-      seen.add(s.eventId);
-      return true;
-    });
+  // Provenance is what the summary says: the turns its sentences were taken from, not the whole
+  // session; one source per event even if a redelivered turn sits in the buffer twice.
+  const cited = summary.turns.map((i) => (turns[i] as SessionTurn).source);
+  const sources = [...new Map(cited.map((s) => [s.eventId, s])).values()];
   const allText = turns.map((t) => t.text).join('\n');
   return {
     id: memoryIdOf(scope, sourceEventId, 'session', 0),

@@ -14,7 +14,11 @@ export function expansionEdges(states: readonly MemoryState[]): WeightedEdge[] {
   for (const s of states) {
     const m = s.memory;
     for (const l of s.links) edges.push({ a: m.id, b: l.memoryId, weight: l.weight });
-    for (const e of new Set(m.entities.map((x) => x.toLowerCase()))) byEntity.set(e, [...(byEntity.get(e) ?? []), m.id]);
+    for (const e of new Set(m.entities.map((x) => x.toLowerCase()))) {
+      const ids = byEntity.get(e);
+      if (ids) ids.push(m.id);
+      else byEntity.set(e, [m.id]);
+    }
     for (const src of m.sources.slice(0, 3)) byTurn.push({ id: m.id, session: `${src.topic}/${src.partition}/${src.sessionId}`, offset: src.offset });
   }
   for (const ids of byEntity.values()) {

@@ -49,7 +49,11 @@ export function fuse(candidates: readonly FusionInput[], opts: FusionOptions): M
     return out;
   }
   const byGranularity = new Map<Granularity, string[]>();
-  for (const c of candidates) byGranularity.set(c.granularity, [...(byGranularity.get(c.granularity) ?? []), c.id]);
+  for (const c of candidates) {
+    const ids = byGranularity.get(c.granularity);
+    if (ids) ids.push(c.id);
+    else byGranularity.set(c.granularity, [c.id]);
+  }
   for (const [g, ids] of byGranularity) {
     ids.sort((a, b) => (convex.get(b) as number) - (convex.get(a) as number) || (a < b ? -1 : 1));
     ids.forEach((id, rank) => out.set(id, opts.weightOf(g) / (RRF_K + rank + 1)));

@@ -14,6 +14,7 @@ import type { Scope } from '../../core/scope.js';
 import { cosine } from '../../core/text.js';
 import { effectiveStrength, retention, type ForgettingOptions } from '../../activities/forget/retention.js';
 import { expansionScores } from './expansion.js';
+import { matchesFilter } from './filter.js';
 import { fuse } from './fusion.js';
 import { analyseQuery, inWindows, type AnalysedQuery } from './query.js';
 import { diversify, mentionsName } from './rerank.js';
@@ -185,12 +186,8 @@ export async function retrieve(
       .sort((a, b) => b[1] - a[1])
       .slice(0, tuning.expansionFetch)
       .map(([id]) => id);
-    const wanted = new Set(filter.statuses ?? ['active']);
     for (const s of outside.length > 0 ? await deps.store.getMany(scope, outside) : []) {
-      const m = s.memory;
-      if (!wanted.has(s.status) || (filter.kinds && !filter.kinds.includes(m.kind)) || !granularities.includes(m.granularity)) continue;
-      if (filter.validAt !== undefined && (m.validFrom > filter.validAt || (m.validTo !== null && m.validTo <= filter.validAt))) continue;
-      scored.set(m.id, { state: s, score: 0 });
+      if (matchesFilter(s, filter)) scored.set(s.memory.id, { state: s, score: 0 });
     }
     for (const [id, v] of reach) {
       const c = scored.get(id);

@@ -170,3 +170,18 @@ test('hybridSearch rejects an unknown stage and lists the known ones', async (t)
   t.true(RETRIEVAL_STAGES.every((s) => err?.message.includes(s)));
   t.is((await hybridSearch(deps, scope, 'violin', { disable: [...RETRIEVAL_STAGES.filter((s) => s !== 'bm25')] })).length, 1);
 });
+
+test('matchesFilter follows the adapters: statuses default to active, validity and knowledge windows are half-open', async (t) => {
+  const { matchesFilter } = await import('../../readmodels/retrieval/filter.js');
+  const s = stateFixture('x', 'text', 100, { validTo: 200, supersededAt: 300 });
+  t.true(matchesFilter(s, {}));
+  t.false(matchesFilter({ ...s, status: 'archived' }, {}));
+  t.true(matchesFilter({ ...s, status: 'archived' }, { statuses: ['archived'] }));
+  t.false(matchesFilter(s, { kinds: ['episode'] }));
+  t.false(matchesFilter(s, { granularities: ['turn'] }));
+  t.true(matchesFilter(s, { validAt: 100 }));
+  t.false(matchesFilter(s, { validAt: 200 }));
+  t.false(matchesFilter(s, { validAt: 99 }));
+  t.true(matchesFilter(s, { knownAt: 299 }));
+  t.false(matchesFilter(s, { knownAt: 300 }));
+});
