@@ -5,9 +5,9 @@
  */
 import type { Clock } from '../core/random.js';
 import { seedOf } from '../core/random.js';
-import type { LogPosition, Lesson } from '../core/model.js';
-import { TOPICS } from '../core/model.js';
-import type { AssociatedCandidate, CandidateUnit, EmbeddedCandidate, ModelUsage, PlannedChange } from '../core/pipeline.js';
+import type { LogPosition, Lesson, Triple } from '../core/model.js';
+import { MESSAGE_ROLES, TOPICS } from '../core/model.js';
+import type { AssociatedCandidate, CandidateUnit, EmbeddedCandidate, LifecycleCommand, ModelUsage, PlannedChange } from '../core/pipeline.js';
 import { DEFAULT_FORGETTING, planDecay, type ForgettingOptions } from './forget/retention.js';
 import type { EventLog, Embedder, LlmClient, MemoryState, MemoryStore, VectorIndex } from '../core/ports.js';
 import { scopeKey, scopeOf, type Scope } from '../core/scope.js';
@@ -19,7 +19,9 @@ import { consolidate, type Neighbour } from './consolidate/consolidate.js';
 import { conflictKeysOf, resolveConflicts } from './conflicts/resolve.js';
 import { factKeyOf } from './consolidate/claims.js';
 import { planLifecycle } from './conflicts/lifecycle.js';
-import { guard, type GuardVerdict } from './guard/guard.js';
+import { DEFAULT_GUARD_OPTIONS, guard, type GuardVerdict } from './guard/guard.js';
+import { planRescan, type RescanSubject } from './guard/rescan.js';
+import { readSourceQuotes } from '../streams/source-quotes.js';
 import { buildMemoryEvents, memoryFromCandidate, type FittedModel } from './commit/build-events.js';
 import { judgeKeysOf } from './llm/judge.js';
 import { extractWithLlm, judgeConflicts, judgeConsolidations } from './llm/stages.js';
@@ -51,6 +53,8 @@ export interface ActivityOptions {
   batchRelatedSimilarity: number;
   /** The forgetting curve: starting strength, reinforcement, archive floor. */
   forgetting: ForgettingOptions;
+  /** A-MemGuard: off accepts every candidate (benchmarks measure the guard against it). */
+  guard: { enabled: boolean; threshold: number };
 }
 
 const DEFAULTS: ActivityOptions = {
@@ -59,6 +63,7 @@ const DEFAULTS: ActivityOptions = {
   extractorModel: 'engram-offline-extractor/1',
   batchRelatedSimilarity: 0.6,
   forgetting: DEFAULT_FORGETTING,
+  guard: { enabled: true, threshold: DEFAULT_GUARD_OPTIONS.threshold },
 };
 
 /** An accepted candidate of the current batch, seen as the memory it is about to become. */
@@ -125,6 +130,20 @@ export function createActivities(deps: ActivityDeps) {
     const scope = scopeOf(input.tenantId, input.userId);
     if (input.after) await deps.awaitProjection(input.after);
     return scope;
+  };
+
+  /** Related active memories for the guard: vector neighbours and facts with the same subject and predicate. */
+  const relatedTo = async (scope: Scope, id: string, embedding: readonly number[], triple: Triple | null): Promise<MemoryState[]> => {
+    // One more than needed: a memory being re-scanned finds itself.
+    const hits = await deps.vectors.searchDense(scope, embedding, opts.neighbours + 1, { statuses: ['active'] });
+    const states = await deps.store.getMany(scope, hits.filter((h) => h.id !== id).slice(0, opts.neighbours).map((h) => h.id));
+    const facts = triple ? await deps.store.factsAbout(scope, triple.subject, triple.predicate) : [];
+    const seen = new Set<string>([id]);
+    return [...facts, ...states].filter((s) => {
+      if (seen.has(s.memory.id)) return false;
+      seen.add(s.memory.id);
+      return true;
+    });
   };
 
   /** Active facts for each `subject|predicate` key (keys as built by factKeyOf). */
@@ -228,7 +247,7 @@ export function createActivities(deps: ActivityDeps) {
           const states = await deps.store.bySourceMessage(scope, cmd.messageId);
           bySourceMessage[cmd.messageId] = states;
           for (const s of states) invalidatedBy[s.memory.id] = await deps.store.invalidatedBy(scope, s.memory.id);
-        } else if (cmd.type === 'forgetMemory' || cmd.type === 'feedback') {
+        } else if (cmd.type === 'forgetMemory' || cmd.type === 'feedback' || cmd.type === 'review') {
           const s = await deps.store.get(scope, cmd.memoryId);
           if (s) memories[cmd.memoryId] = s;
         } else if (cmd.type === 'forgetUser') {
@@ -257,10 +276,24 @@ export function createActivities(deps: ActivityDeps) {
 
     /** A-MemGuard consensus check: quarantines suspicious candidates and records lessons. */
     async guard(
-      input: ScopedInput & { changes: PlannedChange[] },
+      input: ScopedInput & { changes: PlannedChange[]; rescan?: LifecycleCommand[] },
     ): Promise<{ changes: PlannedChange[]; verdicts: GuardVerdict[] }> {
       const scope = await scoped(input);
+      if (!opts.guard.enabled) return { changes: input.changes, verdicts: [] };
       const lessons: Lesson[] = await deps.store.lessons(scope);
+      const rescanned: PlannedChange[] = [];
+      for (const cmd of input.rescan ?? []) {
+        if (cmd.type !== 'rescan') continue;
+        const subjects: RescanSubject[] = [];
+        for (const state of await deps.store.getMany(scope, cmd.memoryIds)) {
+          if (state.status !== 'active') continue;
+          const [quote] = await readSourceQuotes(deps.log, sealer, scope, state.memory.sources.slice(0, 1));
+          const role = MESSAGE_ROLES.find((r) => r === quote?.role) ?? 'user';
+          subjects.push({ state, role, speaker: quote?.speaker ?? '', related: await relatedTo(scope, state.memory.id, state.memory.embedding, state.memory.triple) });
+        }
+        const known = [...lessons, ...rescanned.flatMap((c) => (c.op === 'LESSON' ? [c.lesson] : []))];
+        rescanned.push(...planRescan(subjects, known, cmd.causationId, { threshold: opts.guard.threshold }));
+      }
       const related: Record<string, MemoryState[]> = {};
       // Candidates accepted earlier in this batch count as memories: a batch is read in order.
       const earlier: MemoryState[] = [];
@@ -276,17 +309,15 @@ export function createActivities(deps: ActivityDeps) {
         const at = earlier.findIndex((s) => s.memory.id === state.memory.id);
         if (at >= 0) earlier[at] = state;
         else earlier.push(state);
-        const hits = await deps.vectors.searchDense(scope, c.embedding, opts.neighbours, { statuses: ['active'] });
-        const states = await deps.store.getMany(scope, hits.map((h) => h.id));
-        const facts = c.triple ? await deps.store.factsAbout(scope, c.triple.subject, c.triple.predicate) : [];
         const seen = new Set<string>();
-        related[c.id] = [...facts, ...states, ...inBatch].filter((s) => {
+        related[c.id] = [...(await relatedTo(scope, c.id, c.embedding, c.triple)), ...inBatch].filter((s) => {
           if (s.memory.id === c.id || seen.has(s.memory.id)) return false;
           seen.add(s.memory.id);
           return true;
         });
       }
-      return guard(input.changes, { related, lessons });
+      const guarded = guard(input.changes, { related, lessons: [...lessons, ...rescanned.flatMap((c) => (c.op === 'LESSON' ? [c.lesson] : []))] }, { threshold: opts.guard.threshold });
+      return { changes: [...rescanned, ...guarded.changes], verdicts: guarded.verdicts };
     },
 
     /** The forgetting pass: archives the user's active memories whose retention at `now` is below the floor. */

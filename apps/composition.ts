@@ -21,6 +21,11 @@ export function forgettingOf(config: Config): ForgettingOptions {
   };
 }
 
+/** The guard as configured (ENGRAM_GUARD, ENGRAM_GUARD_THRESHOLD). */
+export function guardOf(config: Config): { enabled: boolean; threshold: number } {
+  return { enabled: config.guard === 'on', threshold: config.guardThreshold };
+}
+
 /** Seals records under the users' keys unless ENGRAM_SEAL_RECORDS=false (sealed ones still open, erasure still shreds). */
 export function sealerOf(config: Config, keys: KeyStore): RecordSealer {
   return new RecordSealer(keys, { seal: config.sealRecords });

@@ -3,26 +3,32 @@
  * replay. The CLI, the HTTP server, the demo and the tests all go through it.
  */
 import { createActivities, type MemoryActivities } from '../activities/index.js';
-import type { ConversationEvent, LogPosition, PositionedEvent } from '../core/model.js';
+import type { ConversationEvent, Lesson, LogPosition, PositionedEvent, SourceRef } from '../core/model.js';
+import { NotFoundError } from '../core/errors.js';
 import { TOPICS } from '../core/model.js';
 import type { AppendRecord, LogRecord, MemoryState, ModelUsageTotal, Neighbourhood } from '../core/ports.js';
-import { scopeOf, type Scope } from '../core/scope.js';
+import { scopeKey, scopeOf, type Scope } from '../core/scope.js';
 import type { Config } from '../infra/config.js';
 import { createLlmClient } from '../infra/llm/openai-client.js';
 import { openEmbeddedPorts, type EmbeddedPorts, type OpenOptions } from '../infra/profile/embedded.js';
 import type { SearchHit } from '../readmodels/search.js';
-import type { ReadSearchOptions as SearchOptions } from '../readmodels/read-models.js';
+import type { QuarantineItem, ReadSearchOptions as SearchOptions, SearchResult, UserExport } from '../readmodels/read-models.js';
 import type { MemoryDetail } from '../readmodels/memory-detail.js';
 import { ReadModels } from '../readmodels/read-models.js';
-import { readiness, type MemoryService, type ReadyReport } from './service.js';
+import { readiness, type MemoryService, type ReadyReport, type ReviewVerdict, type Watermarks } from './service.js';
+import { readSourceQuotes, type SourceQuote } from '../streams/source-quotes.js';
+import { rescanRequestsOf, reviewEventOf, type RescanReport } from './guard-requests.js';
 import { IngestBridge } from '../streams/ingest-bridge.js';
 import type { RecordSealer } from '../streams/record-sealer.js';
-import { accessRecorder, forgettingOf, sealerOf } from './composition.js';
+import { accessRecorder, forgettingOf, guardOf, sealerOf } from './composition.js';
 import { GraphProjection } from '../streams/projectors/graph-projection.js';
 import { ProjectorRunner } from '../streams/projectors/projector-runner.js';
 import { StoreProjection } from '../streams/projectors/store-projection.js';
 import { VectorProjection } from '../streams/projectors/vector-projection.js';
 import { initialState, processBatch, processDecay, type BatchActivities, type MemoryWorkflowState } from '../workflows/process-batch.js';
+import { instrumentActivities } from '../infra/observability/instrument-activities.js';
+import { eventKey, instrumentProjections, meteredDeadLetters, meteredHandOff } from '../infra/observability/instrument-streams.js';
+import { handOver, withSpan, withSpanFrom } from '../infra/observability/tracing.js';
 
 export interface RunProgress {
   /** Conversation events fully processed by their workflows. */
@@ -71,6 +77,7 @@ export class Engine implements MemoryService {
     const sealer = sealerOf(config, ports.keys);
     this.sealer = sealer;
     this.reads = new ReadModels({
+      guard: config.guard === 'on',
       embedder: ports.embedder,
       vectors,
       store,
@@ -81,29 +88,29 @@ export class Engine implements MemoryService {
     });
     this.projectors = new ProjectorRunner(
       log,
-      [new StoreProjection(store, memoryDb.checkpoints), new VectorProjection(vectors, memoryDb.checkpoints), new GraphProjection(graph, graph)],
+      instrumentProjections([new StoreProjection(store, memoryDb.checkpoints), new VectorProjection(vectors, memoryDb.checkpoints), new GraphProjection(graph, graph)]),
       512,
       sealer,
     );
     this.bridge = new IngestBridge(
-      log,
-      async (workflowId, events) => {
+      meteredDeadLetters(log),
+      meteredHandOff(async (workflowId, events) => {
         runner.signal(workflowId, events.map((e) => ({ id: e.event.eventId, payload: e })));
-      },
+      }),
       'ingest-bridge',
       sealer,
     );
-    this.activities = createActivities({
+    this.activities = instrumentActivities(createActivities({
       log,
       embedder: ports.embedder,
       store,
       vectors,
       clock: ports.clock,
       sealer,
-      options: { forgetting },
+      options: { forgetting, guard: guardOf(config) },
       awaitProjection: (position: LogPosition) => this.projectors.ensure(position.partition, position.offset, READ_SIDE),
       llm: createLlmClient(config),
-    });
+    }));
   }
 
   /** Opens the engine over a data directory (creating it when `create`). */
@@ -125,7 +132,12 @@ export class Engine implements MemoryService {
 
   /** Appends validated events to `conversation-events` (idempotent by event id). */
   async publish(events: readonly ConversationEvent[]): Promise<LogPosition[]> {
-    return this.publishRecords(await this.sealer.conversationRecords(events));
+    return withSpan('engram.publish', { 'engram.events': events.length }, async () => {
+      const positions = await this.publishRecords(await this.sealer.conversationRecords(events));
+      // The bridge and the batches that take these events up continue this trace (in-process).
+      handOver(() => events.map((e) => eventKey(e.eventId)));
+      return positions;
+    });
   }
 
   /** Appends raw records (as another producer would); the bridge validates them. */
@@ -134,8 +146,20 @@ export class Engine implements MemoryService {
     return this.ports.log.append(TOPICS.conversation, records);
   }
 
-  /** Runs bridge, workflows and projectors until nothing is left to do. */
-  async runUntilIdle(onProgress?: (p: RunProgress) => void): Promise<RunStats> {
+  /** Runs bridge, workflows and projectors until nothing is left to do (calls are serialised). */
+  runUntilIdle(onProgress?: (p: RunProgress) => void): Promise<RunStats> {
+    const run = this.running.then(() => this.runOnce(onProgress));
+    // A failed run must not wedge the next caller: the chain continues either way.
+    this.running = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private running: Promise<void> = Promise.resolve();
+
+  private async runOnce(onProgress?: (p: RunProgress) => void): Promise<RunStats> {
     let batches = 0;
     let memoryEvents = 0;
     const workflowFn = async (ctx: {
@@ -148,7 +172,9 @@ export class Engine implements MemoryService {
       const scope = scopeOfWorkflow(ctx.workflowId);
       const before = ctx.state ?? initialState(scope.tenantId, scope.userId);
       const events = ctx.inputs.filter((i): i is PositionedEvent => !isDecayTick(i));
-      let after = events.length === 0 ? before : await processBatch(ctx.activities, before, events, `${ctx.workflowId}#${ctx.batchSeq}`);
+      const batchAttrs = { 'engram.workflow_id': ctx.workflowId, 'engram.batch': ctx.batchSeq, 'engram.events': events.length };
+      const batch = (): Promise<MemoryWorkflowState> => processBatch(ctx.activities, before, events, `${ctx.workflowId}#${ctx.batchSeq}`);
+      let after = events.length === 0 ? before : await withSpanFrom('engram.workflow.batch', batchAttrs, () => events.map((e) => eventKey(e.event.eventId)), batch);
       for (const tick of ctx.inputs.filter(isDecayTick)) {
         after = await processDecay(ctx.activities, after, tick.at, `${ctx.workflowId}#${ctx.batchSeq}/decay@${tick.at}`);
       }
@@ -198,9 +224,93 @@ export class Engine implements MemoryService {
     return { processed: Math.max(0, published - waiting - dead), published, deadLettered: dead };
   }
 
-  /** Hybrid search over one user's memories. */
+  /** Hybrid search over one user's memories (after the read-time guard). */
   search(scope: Scope, query: string, opts?: SearchOptions): Promise<SearchHit[]> {
     return this.reads.search(scope, query, opts);
+  }
+
+  /** Search with the read-time guard's findings: hits, flagged members and relevant lessons. */
+  searchResult(scope: Scope, query: string, opts?: SearchOptions): Promise<SearchResult> {
+    return this.reads.searchResult(scope, query, opts);
+  }
+
+  /** The user ids a tenant has memories for. */
+  users(tenantId: string): Promise<string[]> {
+    return this.reads.users(tenantId);
+  }
+
+  /** Lessons distilled from detected attacks on this user's memory. */
+  lessons(scope: Scope): Promise<Lesson[]> {
+    return this.reads.lessons(scope);
+  }
+
+  /** The quarantine review queue of a tenant (or one user). */
+  quarantine(tenantId: string, userId?: string): Promise<QuarantineItem[]> {
+    return this.reads.quarantine(tenantId, userId);
+  }
+
+  /** Everything held about a user. */
+  exportUser(scope: Scope): Promise<UserExport> {
+    return this.reads.exportUser(scope);
+  }
+
+  /** The source messages of a memory, quoted from the conversation log. */
+  sourceQuotes(scope: Scope, sources: readonly SourceRef[]): Promise<SourceQuote[]> {
+    return readSourceQuotes(this.ports.log, this.sealer, scope, sources);
+  }
+
+  /**
+   * Approves or rejects a quarantined memory: a `QuarantineReviewed` event through the user's
+   * workflow (ordered with their other events), which commits `MemoryReleased`.
+   */
+  async review(scope: Scope, memoryId: string, verdict: ReviewVerdict): Promise<MemoryState> {
+    const event = await reviewEventOf(this.ports.store, scope, memoryId, verdict, this.ports.clock.now());
+    await this.publish([event]);
+    await this.runUntilIdle();
+    const after = await this.ports.store.get(scope, memoryId);
+    if (!after) throw new NotFoundError(`no memory ${memoryId} for ${scope.tenantId}/${scope.userId}`);
+    return after;
+  }
+
+  /**
+   * Runs the current guard over the memories added or updated in `memory-events` from `since`
+   * (an offset in every partition): a `GuardRescanRequested` per user, through their workflows.
+   */
+  async rescan(since = 0, onProgress?: (p: RunProgress) => void): Promise<RescanReport> {
+    await this.runUntilIdle();
+    const requested = await rescanRequestsOf(this.ports.log, this.sealer, since, this.ports.clock.now());
+    const before = new Map<string, number>();
+    for (const r of requested) before.set(scopeKey(r.scope), (await this.reads.quarantine(r.scope.tenantId, r.scope.userId)).length);
+    await this.publish(requested.flatMap((r) => r.events));
+    await this.runUntilIdle(onProgress);
+    let quarantined = 0;
+    for (const r of requested) quarantined += (await this.reads.quarantine(r.scope.tenantId, r.scope.userId)).length - (before.get(scopeKey(r.scope)) ?? 0);
+    return { users: requested.length, memories: requested.reduce((n, r) => n + r.memoryIds, 0), quarantined };
+  }
+
+  /** True once the conversation event at `position` is processed and visible to reads. */
+  async caughtUp(position: LogPosition): Promise<boolean> {
+    const { log, runner } = this.ports;
+    if (position.partition >= (await log.partitions(TOPICS.conversation))) return false;
+    if ((await log.endOffset(TOPICS.conversation, position.partition)) <= position.offset) return false;
+    return (await this.bridge.lag()) === 0 && runner.pendingInputs() === 0 && (await this.projectors.lag()) === 0;
+  }
+
+  /** Log ends and each projector's checkpoint, per partition. */
+  async watermarks(): Promise<Watermarks> {
+    const { log } = this.ports;
+    const ends = async (topic: string): Promise<number[]> => {
+      const out: number[] = [];
+      for (let p = 0; p < (await log.partitions(topic)); p++) out.push(await log.endOffset(topic, p));
+      return out;
+    };
+    const memoryEnd = await ends(TOPICS.memory);
+    const projected: Record<string, number[]> = {};
+    for (const projection of this.projectors.projections) {
+      projected[projection.name] = [];
+      for (let p = 0; p < memoryEnd.length; p++) projected[projection.name]?.push(await projection.checkpoints.checkpoint(projection.name, TOPICS.memory, p));
+    }
+    return { conversationEnd: await ends(TOPICS.conversation), memoryEnd, projected };
   }
 
   /** Language-model tokens metered for a tenant. */

@@ -36,6 +36,20 @@ export type ConversationPayload =
       readonly scope: 'memory' | 'message' | 'user';
       readonly targetId: string | null;
       readonly reason: string | null;
+    }
+  | {
+      /** A reviewer approved or rejected a quarantined memory (an operator's event, ordered with the user's). */
+      readonly type: 'QuarantineReviewed';
+      readonly memoryId: string;
+      readonly approve: boolean;
+      readonly reason: string;
+      readonly reviewer: string | null;
+    }
+  | {
+      /** Re-run the current guard over these memories (`engram guard rescan`). */
+      readonly type: 'GuardRescanRequested';
+      readonly memoryIds: readonly string[];
+      readonly reason: string | null;
     };
 
 export type ConversationEventType = ConversationPayload['type'];

@@ -8,6 +8,7 @@ import type {
   ClusterWeight,
   Granularity,
   Lesson,
+  Memory,
   MemoryKind,
   MessageRole,
   ModelCallOutcome,
@@ -72,7 +73,17 @@ export type LifecycleCommand =
       readonly memoryId: string;
       readonly rating: 'up' | 'down';
       readonly causationId: string;
-    };
+    }
+  /** A reviewer's verdict on a quarantined memory. */
+  | {
+      readonly type: 'review';
+      readonly memoryId: string;
+      readonly approve: boolean;
+      readonly reason: string;
+      readonly causationId: string;
+    }
+  /** Check these memories again with the current guard (the guard stage acts on it). */
+  | { readonly type: 'rescan'; readonly memoryIds: readonly string[]; readonly reason: string; readonly causationId: string };
 
 /** One turn remembered by the workflow until its session ends (for session summaries). */
 export interface SessionTurn {
@@ -152,6 +163,24 @@ export type PlannedChange =
       readonly reasons: readonly string[];
     }
   | { readonly op: 'LESSON'; readonly lesson: Lesson; readonly causationId: string }
+  | {
+      /** A reviewed quarantined memory: released (active again) or rejected. */
+      readonly op: 'RELEASE';
+      readonly targetId: string;
+      readonly previousVersion: number;
+      readonly approved: boolean;
+      readonly reason: string;
+      readonly causationId: string;
+    }
+  | {
+      /** A rescan caught an active memory: it is quarantined by a new version (the log is never rewritten). */
+      readonly op: 'HOLD';
+      readonly memory: Memory;
+      readonly previousVersion: number;
+      readonly score: number;
+      readonly reasons: readonly string[];
+      readonly causationId: string;
+    }
   | {
       /** The forgetting pass: retention fell below the floor. */
       readonly op: 'ARCHIVE';

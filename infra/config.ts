@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { SCOPE_ID } from '../core/scope.js';
 
 const url = z.string().url();
 
@@ -47,6 +48,34 @@ const LlmSchema = z
   })
   .strict();
 
+const tenantSetting = z.string().regex(SCOPE_ID, "expected a tenant id: 1-64 characters from A-Z, a-z, 0-9, '_' and '-'");
+
+/**
+ * Chat-platform receivers under `/v1/hooks/*` (apps/publishers): each is on only when its secret is
+ * set, and publishes for one tenant. The secrets are never logged (messages name the variable only).
+ */
+const PublishersSchema = z
+  .object({
+    slackSigningSecret: z.string().min(1).optional(),
+    slackTenant: tenantSetting.optional(),
+    discordPublicKey: z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected the 64 hex digits of an Ed25519 public key').optional(),
+    /** HMAC secret of a relay forwarding Discord gateway messages (signed like the generic webhook). */
+    discordRelaySecret: z.string().min(1).optional(),
+    discordTenant: tenantSetting.optional(),
+    webhookSecret: z.string().min(1).optional(),
+    /** When set, the generic webhook refuses events of any other tenant. */
+    webhookTenant: tenantSetting.optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.slackSigningSecret !== undefined && p.slackTenant === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['slackTenant'], message: 'ENGRAM_SLACK_TENANT is required with ENGRAM_SLACK_SIGNING_SECRET' });
+    }
+    if ((p.discordPublicKey !== undefined || p.discordRelaySecret !== undefined) && p.discordTenant === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['discordTenant'], message: 'ENGRAM_DISCORD_TENANT is required with ENGRAM_DISCORD_PUBLIC_KEY or ENGRAM_DISCORD_RELAY_SECRET' });
+    }
+  });
+
 const ConfigSchema = z
   .object({
     profile: z.enum(['embedded', 'cluster']),
@@ -66,14 +95,35 @@ const ConfigSchema = z
     forgetIntervalMs: z.coerce.number().int().min(0),
     /** Seal users' text in the logs with per-user keys, so erasure can destroy it (crypto-shredding). */
     sealRecords: z.enum(['true', 'false']).transform((v) => v === 'true'),
+    /** A-MemGuard: write-time consensus and the read-time check ('off' only for benchmarks and diagnosis). */
+    guard: z.enum(['on', 'off']),
+    /** Guard score at or above which a candidate is quarantined. */
+    guardThreshold: z.coerce.number().gt(0).max(1),
+    /** OTLP/HTTP collector base URL (e.g. http://localhost:4318); tracing is off when unset. */
+    otelEndpoint: url.regex(/^https?:\/\//i, 'expected an http:// or https:// URL').optional(),
+    /** Port of a standalone `/metrics` listener for roles without an HTTP API (unset: none). */
+    metricsPort: z.coerce.number().int().min(0).max(65_535).optional(),
+    /** Browser origins the HTTP API allows (comma-separated); CORS is off when unset. */
+    corsOrigins: z
+      .string()
+      .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
+      .pipe(z.array(z.string().regex(/^https?:\/\/[^\s/]+$/, 'expected origins like https://app.example.com')).min(1))
+      .optional(),
+    /** HTTP API requests per API key per minute (0 = no limit). */
+    rateLimitPerMinute: z.coerce.number().int().min(0).max(1_000_000).default(600),
+    /** Client side (`engram search --url`): a running server's base URL and an API key for it. */
+    serverUrl: url.regex(/^https?:\/\//i, 'expected an http:// or https:// URL').optional(),
+    apiKey: z.string().min(1).optional(),
     cluster: ClusterSchema,
     llm: LlmSchema,
+    publishers: PublishersSchema,
   })
   .strict();
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 export type ClusterConfig = Config['cluster'];
 export type LlmConfig = Config['llm'];
+export type PublishersConfig = Config['publishers'];
 
 /** Cluster settings every cluster role needs, with the variable that sets each. */
 export type RequiredClusterSettings = {
@@ -110,6 +160,8 @@ const DEFAULTS = {
   forgetReinforce: 1.5,
   forgetIntervalMs: 6 * 60 * 60 * 1000,
   sealRecords: 'true',
+  guard: 'on',
+  guardThreshold: 0.5,
 };
 
 /** Environment variable → top-level config key. */
@@ -126,6 +178,14 @@ const ENV_KEYS: Readonly<Record<string, keyof Config>> = {
   ENGRAM_FORGET_REINFORCE: 'forgetReinforce',
   ENGRAM_FORGET_INTERVAL_MS: 'forgetIntervalMs',
   ENGRAM_SEAL_RECORDS: 'sealRecords',
+  ENGRAM_GUARD: 'guard',
+  ENGRAM_GUARD_THRESHOLD: 'guardThreshold',
+  ENGRAM_OTEL_ENDPOINT: 'otelEndpoint',
+  ENGRAM_METRICS_PORT: 'metricsPort',
+  ENGRAM_CORS_ORIGINS: 'corsOrigins',
+  ENGRAM_RATE_LIMIT_PER_MINUTE: 'rateLimitPerMinute',
+  ENGRAM_URL: 'serverUrl',
+  ENGRAM_API_KEY: 'apiKey',
 };
 
 /** Environment variable → cluster config key. */
@@ -154,6 +214,17 @@ export const LLM_ENV_KEYS: Readonly<Record<string, keyof LlmConfig>> = {
   ENGRAM_LLM_MODE: 'mode',
 };
 
+/** Environment variable → publishers config key. */
+export const PUBLISHER_ENV_KEYS: Readonly<Record<string, keyof PublishersConfig>> = {
+  ENGRAM_SLACK_SIGNING_SECRET: 'slackSigningSecret',
+  ENGRAM_SLACK_TENANT: 'slackTenant',
+  ENGRAM_DISCORD_PUBLIC_KEY: 'discordPublicKey',
+  ENGRAM_DISCORD_RELAY_SECRET: 'discordRelaySecret',
+  ENGRAM_DISCORD_TENANT: 'discordTenant',
+  ENGRAM_WEBHOOK_SECRET: 'webhookSecret',
+  ENGRAM_WEBHOOK_TENANT: 'webhookTenant',
+};
+
 /** Builds the frozen config from the environment and flags; throws ConfigError on anything wrong. */
 export function loadConfig(
   env: Readonly<Record<string, string | undefined>>,
@@ -162,16 +233,19 @@ export function loadConfig(
   const fromEnv: Record<string, unknown> = {};
   const clusterEnv: Record<string, unknown> = {};
   const llmEnv: Record<string, unknown> = {};
+  const publishersEnv: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('ENGRAM_') || value === undefined) continue;
     const key = ENV_KEYS[name];
     const clusterKey = CLUSTER_ENV_KEYS[name];
     const llmKey = LLM_ENV_KEYS[name];
+    const publisherKey = PUBLISHER_ENV_KEYS[name];
     if (key) fromEnv[key] = value;
     else if (clusterKey) clusterEnv[clusterKey] = value;
     else if (llmKey) llmEnv[llmKey] = value;
+    else if (publisherKey) publishersEnv[publisherKey] = value;
     else {
-      const known = [...Object.keys(ENV_KEYS), ...Object.keys(CLUSTER_ENV_KEYS), ...Object.keys(LLM_ENV_KEYS)];
+      const known = [...Object.keys(ENV_KEYS), ...Object.keys(CLUSTER_ENV_KEYS), ...Object.keys(LLM_ENV_KEYS), ...Object.keys(PUBLISHER_ENV_KEYS)];
       throw new ConfigError(`unknown setting ${name}; known: ${known.join(', ')}`);
     }
   }
@@ -188,6 +262,7 @@ export function loadConfig(
     ...definedFlags,
     cluster: { ...CLUSTER_DEFAULTS, ...clusterEnv },
     llm: { ...LLM_DEFAULTS, ...llmEnv, ...definedLlmFlags },
+    publishers: publishersEnv,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ');
@@ -197,6 +272,7 @@ export function loadConfig(
     ...parsed.data,
     cluster: Object.freeze(parsed.data.cluster),
     llm: Object.freeze(parsed.data.llm),
+    publishers: Object.freeze(parsed.data.publishers),
     dataDir: resolve(parsed.data.dataDir),
   });
   if (config.profile === 'cluster') requireCluster(config);

@@ -67,6 +67,8 @@ function eventSchema(input: boolean) {
           ctx.addIssue({ code: 'custom', path: ['targetId'], message: `is required when scope is '${p.scope}'` });
         }
       }),
+    z.strictObject({ type: z.literal('QuarantineReviewed'), memoryId: id, approve: z.boolean(), reason: text, reviewer: nullableText }),
+    z.strictObject({ type: z.literal('GuardRescanRequested'), memoryIds: z.array(id).max(10_000), reason: nullableText }),
   ]);
 
   return z

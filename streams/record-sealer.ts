@@ -30,9 +30,11 @@ export function conversationKeyIdOf(e: ConversationEvent): string | null {
     case 'MessageRedacted':
       return `msg:${p.messageId}`;
     case 'FeedbackGiven':
+    case 'QuarantineReviewed': // a reviewer's reason may quote the memory
       return 'user';
     case 'SessionEnded':
     case 'ForgetRequested':
+    case 'GuardRescanRequested':
       return null;
   }
 }

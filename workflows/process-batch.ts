@@ -67,7 +67,9 @@ export async function processBatch(
     lifecycle: extracted.lifecycle,
   });
   const resolved = await acts.resolveConflicts({ ...scope, after, changes: planned });
-  const guarded = await acts.guard({ ...scope, after, changes: resolved });
+  const rescan = extracted.lifecycle.filter((c) => c.type === 'rescan');
+  // Only present when asked for, so the activity input of an ordinary batch is unchanged.
+  const guarded = await acts.guard({ ...scope, after, changes: resolved, ...(rescan.length > 0 ? { rescan } : {}) });
   const committed = await acts.commit({
     ...scope,
     after,

@@ -22,7 +22,7 @@ export interface BuildEventsInput {
 
 type PayloadOf<T extends MemoryEventPayload['type']> = Extract<MemoryEventPayload, { type: T }>;
 /** Events that move a memory to its next version without carrying its content. */
-type LifecycleType = 'MemoryInvalidated' | 'MemoryRestored' | 'MemoryForgotten' | 'MemoryArchived';
+type LifecycleType = 'MemoryInvalidated' | 'MemoryRestored' | 'MemoryForgotten' | 'MemoryArchived' | 'MemoryReleased';
 
 /** Turns a candidate into the memory record it becomes at a given id and version. */
 export function memoryFromCandidate(
@@ -178,6 +178,19 @@ export function buildMemoryEvents(input: BuildEventsInput): MemoryEvent[] {
           lesson: change.lesson,
         });
         break;
+      case 'RELEASE':
+        lifecycle(change, 'MemoryReleased', { approved: change.approved, reason: change.reason });
+        break;
+      case 'HOLD': {
+        const version = next(change.memory.id, change.previousVersion);
+        emit(memoryEventIdOf(change.memory.id, version, 'MemoryQuarantined'), change.causationId, {
+          type: 'MemoryQuarantined',
+          memory: { ...change.memory, version, recordedAt },
+          score: change.score,
+          reasons: [...change.reasons],
+        });
+        break;
+      }
       case 'ARCHIVE':
         lifecycle(change, 'MemoryArchived', { retention: change.retention, strength: change.strength, reason: change.reason });
         break;

@@ -9,6 +9,7 @@
  *   memory* are restored, and never one that is itself sourced only from the retired message.
  * - forgetMessage erases every memory with a source from that message, even with other sources:
  *   erasure must leave no trace of the message's content.
+ * - review releases (approve) or rejects a quarantined memory; anything else is left alone.
  * - feedback 'down' has no time of its own: the memory is closed at its own validFrom (it was
  *   never true). Feedback on a memory that is not active is ignored.
  * - Versions are tracked through the batch so that two changes to one memory chain correctly.
@@ -143,6 +144,22 @@ export function planLifecycle(
         }
         break;
       }
+      case 'review': {
+        // Only a memory still held back can be released or rejected; a late or repeated verdict is a no-op.
+        const s = context.memories[cmd.memoryId];
+        if (!s || statusOf(s) !== 'quarantined') break;
+        out.push({
+          op: 'RELEASE',
+          targetId: s.memory.id,
+          previousVersion: bump(s, cmd.approve ? 'active' : 'rejected'),
+          approved: cmd.approve,
+          reason: `${cmd.approve ? 'approved' : 'rejected'} on review: ${cmd.reason}`,
+          causationId: cmd.causationId,
+        });
+        break;
+      }
+      case 'rescan':
+        break; // the guard stage acts on it
     }
   }
   return out;

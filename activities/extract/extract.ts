@@ -316,6 +316,15 @@ export function extract(input: ExtractInput, options: Partial<ExtractOptions> = 
         }
         break;
       }
+      case 'QuarantineReviewed': {
+        const who = p.reviewer ? ` (${p.reviewer})` : '';
+        lifecycle.push({ type: 'review', memoryId: p.memoryId, approve: p.approve, reason: `${p.reason}${who}`, causationId: e.eventId });
+        break;
+      }
+      case 'GuardRescanRequested': {
+        lifecycle.push({ type: 'rescan', memoryIds: [...p.memoryIds], reason: p.reason ?? 'guard rescan', causationId: e.eventId });
+        break;
+      }
     }
   }
   return { candidates, lifecycle, sessionTurns: buffer };

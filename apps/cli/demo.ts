@@ -148,6 +148,14 @@ async function describeUser(engine: Engine, scope: Scope): Promise<void> {
       const src = s.memory.sources.map((x) => x.messageId).join(', ');
       print(`  - "${s.memory.text}" (from ${src})\n      reasons: ${s.quarantineReasons.join('; ')}`);
     }
+    print('    review with: engram quarantine list --data-dir <dir>, then engram quarantine approve|reject <id> ...');
+  }
+  const lessons = await engine.lessons(scope);
+  if (lessons.length > 0) {
+    print('  Lessons the guard learnt (consulted before later decisions, returned with related searches):');
+    for (const l of lessons) {
+      print(`  - ${l.pattern}: trigger "${l.trigger}"; target "${l.targetClaim.length > 70 ? `${l.targetClaim.slice(0, 67)}...` : l.targetClaim}"`);
+    }
   }
   const model = await engine.ports.store.clusterModel(scope);
   if (model) {

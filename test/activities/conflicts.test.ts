@@ -65,6 +65,8 @@ function rows(changes: readonly PlannedChange[]): Row[] {
         return ['USAGE', ch.usage.model];
       case 'SHRED':
         return ['SHRED', ch.wholeKeyring ? '*' : ch.keyIds.join(',')];
+      case 'HOLD':
+        return ['HOLD', ch.memory.id];
       default:
         return [ch.op, ch.targetId];
     }
