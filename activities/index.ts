@@ -19,7 +19,9 @@ import { consolidate, type Neighbour } from './consolidate/consolidate.js';
 import { conflictKeysOf, resolveConflicts } from './conflicts/resolve.js';
 import { factKeyOf } from './consolidate/claims.js';
 import { planLifecycle } from './conflicts/lifecycle.js';
-import { DEFAULT_GUARD_OPTIONS, guard, type GuardVerdict } from './guard/guard.js';
+import { assessCandidate, DEFAULT_GUARD_OPTIONS, guard, type GuardVerdict, type ModelVote } from './guard/guard.js';
+import { GUARD_VOTE_MAX_RELATED, GuardVoteSchema, guardVoteRequest, needsVote, voteSignal } from './llm/guard-vote.js';
+import { callStructured } from './llm/structured.js';
 import { planRescan, type RescanSubject } from './guard/rescan.js';
 import { readSourceQuotes } from '../streams/source-quotes.js';
 import { buildMemoryEvents, memoryFromCandidate, type FittedModel } from './commit/build-events.js';
@@ -316,8 +318,26 @@ export function createActivities(deps: ActivityDeps) {
           return true;
         });
       }
-      const guarded = guard(input.changes, { related, lessons: [...lessons, ...rescanned.flatMap((c) => (c.op === 'LESSON' ? [c.lesson] : []))] }, { threshold: opts.guard.threshold });
-      return { changes: [...rescanned, ...guarded.changes], verdicts: guarded.verdicts };
+      const known = [...lessons, ...rescanned.flatMap((c) => (c.op === 'LESSON' ? [c.lesson] : []))];
+      // With a model: A-MemGuard's reasoning-path vote for the candidates the offline rules are unsure of.
+      const votes: Record<string, ModelVote> = {};
+      const usage: PlannedChange[] = [];
+      if (deps.llm) {
+        const asks = input.changes.flatMap((ch) => {
+          if (ch.op !== 'ADD' && ch.op !== 'UPDATE') return [];
+          const rel = related[ch.candidate.id] ?? [];
+          const offline = assessCandidate(ch.candidate, rel, known, { threshold: opts.guard.threshold });
+          return needsVote(ch.candidate, offline.score, rel, opts.guard.threshold) ? [{ c: ch.candidate, rel }] : [];
+        });
+        for (const ask of asks) {
+          const r = await callStructured(deps.llm, guardVoteRequest(ask.c, ask.rel), GuardVoteSchema, 'guard');
+          usage.push({ op: 'USAGE', usage: r.usage, causationId: ask.c.sourceEventId });
+          const signal = r.value ? voteSignal(r.value, Math.min(ask.rel.length, GUARD_VOTE_MAX_RELATED)) : null;
+          if (signal) votes[ask.c.id] = signal;
+        }
+      }
+      const guarded = guard(input.changes, { related, lessons: known, votes }, { threshold: opts.guard.threshold });
+      return { changes: [...rescanned, ...guarded.changes, ...usage], verdicts: guarded.verdicts };
     },
 
     /** The forgetting pass: archives the user's active memories whose retention at `now` is below the floor. */

@@ -205,7 +205,7 @@ export type PlannedChange =
 
 /** One language-model call made by a stage; commit records it as a `ModelCalled` event. */
 export interface ModelUsage {
-  readonly purpose: 'extraction' | 'consolidation' | 'conflict';
+  readonly purpose: 'extraction' | 'consolidation' | 'conflict' | 'guard';
   readonly model: string;
   readonly promptHash: string;
   readonly promptTokens: number;

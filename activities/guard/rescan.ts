@@ -1,12 +1,13 @@
 /**
  * The retroactive re-scan: the current guard over memories that are already active. What it now
  * catches is quarantined by a new version (a `HOLD`), with a lesson, exactly as at write time; the
- * log is never rewritten. Lessons learnt earlier in the same scan count for later memories.
+ * log is never rewritten. It runs the write-time guard itself, so lessons learnt earlier in the
+ * scan count for later memories and a message's units are held together.
  */
 import type { Lesson, MessageRole } from '../../core/model.js';
 import type { AssociatedCandidate, PlannedChange } from '../../core/pipeline.js';
 import type { MemoryState } from '../../core/ports.js';
-import { assessCandidate, DEFAULT_GUARD_OPTIONS, lessonOf, type GuardOptions } from './guard.js';
+import { guard, type GuardOptions } from './guard.js';
 
 /** An active memory to check again, with who wrote its first source message. */
 export interface RescanSubject {
@@ -50,23 +51,32 @@ export function planRescan(
   causationId: string,
   opts: Partial<GuardOptions> = {},
 ): PlannedChange[] {
-  const known = [...lessons];
+  const active = subjects.filter((s) => s.state.status === 'active');
+  const byId = new Map(active.map((s) => [s.state.memory.id, s]));
+  // Each memory is checked as the candidate it once was, through the write-time guard itself.
+  const changes: PlannedChange[] = active.map((s) => ({
+    op: 'ADD',
+    candidate: candidateOfMemory(s.state, s.role, s.speaker),
+    reason: 'guard re-scan',
+    comparedWith: [],
+  }));
+  const related: Record<string, MemoryState[]> = {};
+  for (const s of active) related[s.state.memory.id] = [...s.related];
   const out: PlannedChange[] = [];
-  const held = new Set<string>();
-  for (const subject of subjects) {
-    const { state } = subject;
-    if (state.status !== 'active' || held.has(state.memory.id)) continue;
-    const c = candidateOfMemory(state, subject.role, subject.speaker);
-    // Memories this scan already held back no longer count towards a consensus.
-    const related = subject.related.filter((r) => !held.has(r.memory.id));
-    const a = assessCandidate(c, related, known, opts);
-    if (a.score < (opts.threshold ?? DEFAULT_GUARD_OPTIONS.threshold)) continue;
-    held.add(state.memory.id);
-    out.push({ op: 'HOLD', memory: state.memory, previousVersion: state.version, score: a.score, reasons: ['caught by a guard re-scan', ...a.reasons], causationId });
-    const lesson = lessonOf(c, a);
-    if (!known.some((l) => l.id === lesson.id)) {
-      known.push(lesson);
-      out.push({ op: 'LESSON', lesson, causationId });
+  for (const ch of guard(changes, { related, lessons: [...lessons] }, opts).changes) {
+    if (ch.op === 'QUARANTINE') {
+      const subject = byId.get(ch.candidate.id);
+      if (!subject) continue;
+      out.push({
+        op: 'HOLD',
+        memory: subject.state.memory,
+        previousVersion: subject.state.version,
+        score: ch.score,
+        reasons: ['caught by a guard re-scan', ...ch.reasons],
+        causationId,
+      });
+    } else if (ch.op === 'LESSON') {
+      if (!lessons.some((l) => l.id === ch.lesson.id)) out.push({ op: 'LESSON', lesson: ch.lesson, causationId });
     }
   }
   return out;
