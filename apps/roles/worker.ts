@@ -12,6 +12,8 @@ import { temporalActivities } from '../../activities/temporal.js';
 import { ConfigError } from '../../core/errors.js';
 import type { Config } from '../../infra/config.js';
 import { TemporalUnavailableError } from '../../infra/cluster/temporal-handoff.js';
+import { logger } from '../../infra/observability/logger.js';
+import { workerTracingOptions } from '../../infra/observability/temporal-tracing.js';
 
 export interface WorkerRoleOptions {
   readonly config: Config;
@@ -44,7 +46,13 @@ const LOG_LEVELS: Readonly<Record<Config['logLevel'], LogLevel>> = {
  */
 function installRuntime(config: Config, ownSignals: boolean): void {
   try {
-    Runtime.install({ logger: new DefaultLogger(LOG_LEVELS[config.logLevel]), ...(ownSignals ? { shutdownSignals: [] } : {}) });
+    // The SDK's and Core's log lines go out as the process's JSON lines (pino, with trace ids).
+    const log = logger('temporal');
+    const sdkLogger = new DefaultLogger(LOG_LEVELS[config.logLevel], ({ level, message, meta }) => {
+      const method = level === 'ERROR' ? 'error' : level === 'WARN' ? 'warn' : level === 'INFO' ? 'info' : 'debug';
+      log[method](meta ?? {}, message);
+    });
+    Runtime.install({ logger: sdkLogger, ...(ownSignals ? { shutdownSignals: [] } : {}) });
   } catch (err) {
     // Already installed (by the embedding process, or an earlier worker): keep it.
     if (!(err instanceof IllegalStateError)) throw err;
@@ -83,6 +91,8 @@ export async function runWorker(opts: WorkerRoleOptions): Promise<void> {
       taskQueue,
       ...code,
       activities: temporalActivities(opts.activities),
+      // OpenTelemetry interceptors and the workflow span sink, only when tracing is on.
+      ...workerTracingOptions(),
       shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
     });
     // A runtime installed elsewhere may also shut workers down on SIGTERM/SIGINT: shut down once.
