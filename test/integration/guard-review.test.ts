@@ -11,6 +11,7 @@ import { scopeOf } from '../../core/scope.js';
 import { decodeConversationEvent, decodeMemoryEvent } from '../../schemas/codec.js';
 import type { Engine } from '../../apps/engine.js';
 import { RecordSealer } from '../../streams/record-sealer.js';
+import type { LogRecord } from '../../core/ports.js';
 import { openTestEngine, removeDir, tempDir } from '../helpers/engine.js';
 
 const T0 = Date.parse('2024-05-01T09:00:00Z');
@@ -180,7 +181,7 @@ test('rescan rejects a negative offset', async (t) => {
 });
 
 /** Opens a record with the engine's keys (records are sealed by default). */
-async function engineOpen(engine: Engine, record: { key: Uint8Array | null; value: Uint8Array }): Promise<Uint8Array | null> {
+async function engineOpen(engine: Engine, record: Pick<LogRecord, 'key' | 'value'>): Promise<Uint8Array | null> {
   const opened = await new RecordSealer(engine.ports.keys).open(record);
   return opened.erased ? null : opened.bytes;
 }
