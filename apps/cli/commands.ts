@@ -8,7 +8,13 @@ import { withEngine, type GlobalOptions } from './open.js';
 import { progressBar } from './progress.js';
 import { Engine, type RunStats } from '../engine.js';
 import { loadConfig } from '../../infra/config.js';
-import { startServer } from '../server/http.js';
+import { configuredOptions, startServer } from '../server/http.js';
+import { servePlugins } from '../server/surfaces.js';
+import { startObservability } from '../../infra/observability/setup.js';
+import { registerEngineMetrics } from '../../infra/observability/instrument-streams.js';
+import { EngramError } from '../../core/errors.js';
+import { SqliteApiKeys } from '../../infra/embedded/api-keys.js';
+import { createEngramClient, EngramApiError, type SearchHit as ApiSearchHit } from '../../clients/typescript/client.js';
 
 const print = (text: string): void => {
   process.stdout.write(`${text}\n`);
@@ -78,11 +84,50 @@ interface ScopeFlags {
   readonly json?: boolean;
 }
 
-export async function searchCommand(
-  globals: GlobalOptions,
-  query: string,
-  opts: ScopeFlags & { k: number; asOf?: string; includeInvalid?: boolean; all?: boolean; kind?: MemoryKind[] },
-): Promise<void> {
+type SearchFlags = Omit<ScopeFlags, 'tenant'> & {
+  tenant?: string;
+  url?: string;
+  key?: string;
+  k: number;
+  asOf?: string;
+  includeInvalid?: boolean;
+  all?: boolean;
+  kind?: MemoryKind[];
+};
+
+/** `engram search --url`: the same search through a running server's API (the TypeScript client). */
+async function remoteSearch(url: string, key: string | undefined, query: string, opts: SearchFlags): Promise<ApiSearchHit[]> {
+  if (key === undefined) throw new ValidationError('--key (or ENGRAM_API_KEY) is required with --url');
+  if (opts.asOf !== undefined) parseTime(opts.asOf, '--as-of');
+  const client = createEngramClient({ baseUrl: url, apiKey: key });
+  try {
+    const answer = await client.search({
+      user: opts.user,
+      q: query,
+      k: opts.k,
+      asOf: opts.asOf,
+      includeInvalid: opts.includeInvalid || opts.all,
+      includeArchived: opts.all,
+      kinds: opts.kind,
+    });
+    return answer.results;
+  } catch (err) {
+    // API errors keep their code (`unauthorized: …`); only bugs print a stack.
+    if (err instanceof EngramApiError) throw new EngramError(`${url}: ${err.message.replace(/^[a-z_]+: /, '')}`, { code: err.code, retriable: err.status === 0 || err.status === 429 || err.status >= 500 });
+    throw err;
+  }
+}
+
+export async function searchCommand(globals: GlobalOptions, query: string, opts: SearchFlags): Promise<void> {
+  const config = loadConfig(process.env, { dataDir: globals.dataDir });
+  const url = opts.url ?? config.serverUrl;
+  if (url !== undefined) {
+    const hits = await remoteSearch(url, opts.key ?? config.apiKey, query, opts);
+    if (opts.json) return print(JSON.stringify(hits, null, 2));
+    if (hits.length === 0) return print('no memories found');
+    return hits.forEach((h, i) => print(formatHit(h, i + 1)));
+  }
+  if (opts.tenant === undefined) throw new ValidationError('--tenant is required (unless --url queries a server)');
   const scope = scopeOf(opts.tenant, opts.user);
   const asOf = opts.asOf === undefined ? undefined : parseTime(opts.asOf, '--as-of');
   await withEngine(globals, false, async (engine) => {
@@ -188,9 +233,18 @@ export async function dlqCommand(globals: GlobalOptions, opts: { json?: boolean 
 
 export async function serveCommand(globals: GlobalOptions, opts: { port?: number; host?: string }): Promise<void> {
   const config = loadConfig(process.env, { dataDir: globals.dataDir, port: opts.port, host: opts.host });
+  const keys = SqliteApiKeys.inDataDir(config.dataDir);
   if (config.profile === 'cluster') {
     const { serveClusterRole } = await import('./roles.js');
-    return serveClusterRole(config, { port: config.port, host: config.host });
+    const listen = { port: config.port, host: config.host, keys, ...configuredOptions(config) };
+    try {
+      return await serveClusterRole(config, listen);
+    } finally {
+      keys.close();
+    }
+  }
+  if (keys.list().filter((k) => k.revokedAt === null).length === 0) {
+    process.stderr.write('engram: no API keys yet: every /v1 request will be refused until you run `engram keys create --tenant <id>`\n');
   }
   const engine = await Engine.open(config, { create: true });
   // The background loop also runs the forgetting pass every ENGRAM_FORGET_INTERVAL_MS.
@@ -203,12 +257,73 @@ export async function serveCommand(globals: GlobalOptions, opts: { port?: number
       await engine.forgettingPass(now);
     }
   };
-  const server = await startServer(engine, { port: config.port, host: config.host, background });
-  print(`engram API listening on ${server.url}`);
+  const obs = await startObservability(config, 'serve', { metricsServer: false });
+  const unregister = registerEngineMetrics(engine);
+  // Messages from MCP and the platform hooks are processed like those from POST /v1/events.
+  const afterPublish = (): void => {
+    void background().catch((err: unknown) => obs.logger.error({ err }, 'background processing failed'));
+  };
+  const server = await startServer(engine, {
+    port: config.port,
+    host: config.host,
+    background,
+    keys,
+    plugins: servePlugins(engine, config, afterPublish),
+    ...configuredOptions(config),
+  });
+  obs.logger.info(
+    { url: server.url },
+    `engram API listening on ${server.url} (OpenAPI: ${server.url}/openapi.json, docs: ${server.url}/docs, explorer: ${server.url}/ui, MCP: ${server.url}/mcp, metrics: ${server.url}/metrics)`,
+  );
   const stop = async (): Promise<void> => {
     await server.close();
+    unregister();
     await engine.close();
+    keys.close();
+    await obs.close();
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+}
+
+/** Opens the API key store of the data directory, runs `fn`, closes it. */
+function withApiKeys<T>(globals: GlobalOptions, create: boolean, fn: (keys: SqliteApiKeys) => T): T {
+  const config = loadConfig(process.env, { dataDir: globals.dataDir });
+  const keys = SqliteApiKeys.inDataDir(config.dataDir, { create });
+  try {
+    return fn(keys);
+  } finally {
+    keys.close();
+  }
+}
+
+/** `engram keys create`: the key alone on standard output (for scripts), the rest on standard error. */
+export async function keysCreateCommand(globals: GlobalOptions, opts: { tenant: string; admin?: boolean; name?: string; json?: boolean }): Promise<void> {
+  withApiKeys(globals, true, (keys) => {
+    const k = keys.create({ tenantId: opts.tenant, name: opts.name, admin: opts.admin });
+    if (opts.json) return print(JSON.stringify(k, null, 2));
+    print(k.key);
+    process.stderr.write(`created ${k.admin ? 'admin ' : ''}key ${k.id} for tenant ${k.tenantId}: store it now, it is not shown again\n`);
+  });
+}
+
+/** `engram keys list`: ids, tenants, scopes and state; never secrets. */
+export async function keysListCommand(globals: GlobalOptions, opts: { tenant?: string; json?: boolean }): Promise<void> {
+  withApiKeys(globals, false, (keys) => {
+    const rows = keys.list(opts.tenant);
+    if (opts.json) return print(JSON.stringify(rows, null, 2));
+    if (rows.length === 0) return print('no API keys');
+    for (const k of rows) {
+      const state = k.revokedAt === null ? 'active' : `revoked ${new Date(k.revokedAt).toISOString()}`;
+      print(`${k.id}  tenant ${k.tenantId}${k.admin ? '  admin' : ''}  ${state}  created ${new Date(k.createdAt).toISOString()}${k.name ? `  "${k.name}"` : ''}`);
+    }
+  });
+}
+
+/** `engram keys revoke <id>`. */
+export async function keysRevokeCommand(globals: GlobalOptions, id: string): Promise<void> {
+  withApiKeys(globals, false, (keys) => {
+    const k = keys.revoke(id);
+    print(`revoked ${k.id} (tenant ${k.tenantId})`);
+  });
 }

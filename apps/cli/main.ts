@@ -5,12 +5,16 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeError, EngramError } from '../../core/errors.js';
 import { runDemo } from './demo.js';
+import { lessonsCommand, quarantineListCommand, quarantineReviewCommand, rescanCommand } from './guard-commands.js';
 import type * as RolesModule from './roles.js';
 import { loadConfig, type Config } from '../../infra/config.js';
 import {
   dlqCommand,
   forgetPassCommand,
   graphCommand,
+  keysCreateCommand,
+  keysListCommand,
+  keysRevokeCommand,
   memoriesCommand,
   memoryCommand,
   processCommand,
@@ -24,6 +28,12 @@ import {
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
   return n;
 }
 
@@ -67,7 +77,11 @@ command('process', 'run the pipeline until every published event is processed an
   async (opts: { dataDir?: string }) => processCommand(opts),
 );
 
-scoped('search', "hybrid search (dense + BM25) over a user's memories")
+command('search', "hybrid search (dense + BM25) over a user's memories, in the data directory or on a running server (--url)")
+  .option('--tenant <id>', 'tenant id (required without --url; with --url the key decides the tenant)')
+  .requiredOption('--user <id>', 'user id (the memory subject)')
+  .option('--url <base>', 'query a running server through the API instead (env ENGRAM_URL), e.g. http://127.0.0.1:8080')
+  .option('--key <key>', 'API key for --url (env ENGRAM_API_KEY)')
   .argument('<query>', 'what to look for')
   .option('-k <n>', 'how many results', positiveInt, 10)
   .option('--as-of <time>', 'world time (ISO-8601 or epoch ms): only memories valid then')
@@ -106,11 +120,81 @@ command('usage', 'language-model tokens metered for a tenant (when an LLM is con
   .option('--json', 'print JSON')
   .action(async (opts: { dataDir?: string; tenant: string; json?: boolean }) => usageCommand(opts, opts));
 
+const quarantine = program.command('quarantine').description('the guard\'s review queue: quarantined memories, approve or reject them');
+quarantine
+  .command('list')
+  .description('quarantined memories of a tenant (or one user) with their reasons and quoted sources')
+  .addOption(new Option('--data-dir <dir>', 'data directory (env ENGRAM_DATA_DIR; default ./.engram)'))
+  .requiredOption('--tenant <id>', 'tenant id')
+  .option('--user <id>', 'only this user')
+  .option('--json', 'print JSON')
+  .action(async (opts: { dataDir?: string; tenant: string; user?: string; json?: boolean }) => quarantineListCommand(opts, opts));
+for (const [verb, approve] of [
+  ['approve', true],
+  ['reject', false],
+] as const) {
+  quarantine
+    .command(verb)
+    .description(approve ? 'release a quarantined memory (MemoryReleased, approved): it becomes active' : 'reject a quarantined memory for good (MemoryReleased, rejected)')
+    .argument('<id>', 'memory id')
+    .addOption(new Option('--data-dir <dir>', 'data directory (env ENGRAM_DATA_DIR; default ./.engram)'))
+    .requiredOption('--tenant <id>', 'tenant id')
+    .requiredOption('--user <id>', 'user id')
+    .requiredOption('--reason <text>', 'why (recorded in the event)')
+    .option('--reviewer <name>', 'who decided (default $USER)')
+    .action(async (id: string, opts: { dataDir?: string; tenant: string; user: string; reason: string; reviewer?: string }) =>
+      quarantineReviewCommand(opts, id, approve, opts),
+    );
+}
+
+scoped('lessons', 'lessons the guard distilled from attacks on a user\'s memory')
+  .option('--json', 'print JSON')
+  .action(async (opts: { dataDir?: string; tenant: string; user: string; json?: boolean }) => lessonsCommand(opts, opts));
+
+program
+  .command('guard')
+  .description('A-MemGuard operations')
+  .command('rescan')
+  .description('run the current guard over past memory events; what it now catches is quarantined by new events')
+  .addOption(new Option('--data-dir <dir>', 'data directory (env ENGRAM_DATA_DIR; default ./.engram)'))
+  .option('--since <offset>', 'memory-events offset to start from, in every partition', nonNegativeInt, 0)
+  .action(async (opts: { dataDir?: string; since: number }) => rescanCommand(opts, opts));
+
 command('dlq', 'list dead-lettered conversation events with their reasons')
   .option('--json', 'print JSON')
   .action(async (opts) => dlqCommand(opts, opts));
 
-command('serve', 'serve the HTTP API (POST /v1/events, GET /v1/search, GET /v1/memories/:id, GET /healthz, GET /readyz); on the cluster profile, the API role')
+command('mcp', 'serve the MCP tools (add_message, search_memories, get_memory, list_lessons, forget) over stdio for an agent')
+  .requiredOption('--tenant <id>', 'tenant id (every tool acts within it)')
+  .option('--user <id>', 'default user id, when a tool call names none')
+  // Loaded on demand: the MCP SDK is only needed here.
+  .action(async (opts: { dataDir?: string; tenant: string; user?: string }) => (await import('./mcp.js')).mcpCommand(opts, opts));
+
+const keys = program.command('keys').description('API keys of the HTTP API (per tenant, stored hashed in the data directory)');
+keys
+  .command('create')
+  .description('create an API key for a tenant; the key is printed once (on standard output) and cannot be shown again')
+  .addOption(new Option('--data-dir <dir>', 'data directory (env ENGRAM_DATA_DIR; default ./.engram)'))
+  .requiredOption('--tenant <id>', 'tenant id: the key reads and writes only this tenant')
+  .option('--admin', 'admin scope: may also review quarantined memories and read watermarks')
+  .option('--name <name>', 'a label (who or what uses the key)')
+  .option('--json', 'print JSON (with the key)')
+  .action(async (opts: { dataDir?: string; tenant: string; admin?: boolean; name?: string; json?: boolean }) => keysCreateCommand(opts, opts));
+keys
+  .command('list')
+  .description('list API keys (never their secrets)')
+  .addOption(new Option('--data-dir <dir>', 'data directory (env ENGRAM_DATA_DIR; default ./.engram)'))
+  .option('--tenant <id>', 'only this tenant')
+  .option('--json', 'print JSON')
+  .action(async (opts: { dataDir?: string; tenant?: string; json?: boolean }) => keysListCommand(opts, opts));
+keys
+  .command('revoke')
+  .description('revoke an API key: it stops working at once')
+  .argument('<id>', 'key id (from keys list)')
+  .addOption(new Option('--data-dir <dir>', 'data directory (env ENGRAM_DATA_DIR; default ./.engram)'))
+  .action(async (id: string, opts: { dataDir?: string }) => keysRevokeCommand(opts, id));
+
+command('serve', 'serve the HTTP API (/v1, keyed: see `engram keys`; OpenAPI at /openapi.json, docs at /docs; /healthz, /readyz); on the cluster profile, the API role')
   .option('--port <n>', 'port (env ENGRAM_PORT; default 8080)', port)
   .option('--host <host>', 'interface to listen on (env ENGRAM_HOST; default 127.0.0.1)')
   .action(async (opts: { dataDir?: string; port?: number; host?: string }) => serveCommand(opts, opts));

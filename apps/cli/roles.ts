@@ -19,12 +19,20 @@ import { ClusterService } from '../cluster-service.js';
 import { runIngest } from '../roles/ingest.js';
 import { shutdownSignal } from '../roles/lifecycle.js';
 import { runProjectors } from '../roles/project.js';
-import { accessRecorder, forgettingOf, sealerOf } from '../composition.js';
+import { accessRecorder, forgettingOf, guardOf, sealerOf } from '../composition.js';
 import { runWorker } from '../roles/worker.js';
-import { startServer } from '../server/http.js';
+import { startServer, type ServerOptions } from '../server/http.js';
+import { servePlugins } from '../server/surfaces.js';
+import { instrumentActivities } from '../../infra/observability/instrument-activities.js';
+import { instrumentProjections, meteredDeadLetters, meteredHandOff, projectorLagSource } from '../../infra/observability/instrument-streams.js';
+import { logger } from '../../infra/observability/logger.js';
+import { registerLagSource } from '../../infra/observability/metrics.js';
+import { startObservability } from '../../infra/observability/setup.js';
+import { tracedClient } from '../../infra/observability/temporal-tracing.js';
 
+/** Role messages as JSON log lines (pino, with trace ids). */
 const print = (line: string): void => {
-  process.stdout.write(`${line}\n`);
+  logger().info(line);
 };
 
 /** Refuses to start a cluster role on the embedded profile, with what to do instead. */
@@ -40,13 +48,15 @@ export function assertClusterProfile(config: Config, role: string): void {
 /** Runs `body` with the role's resources, closing them however it ends. */
 async function withResources(config: Config, role: string, body: (r: ClusterResources, signal: AbortSignal) => Promise<void>): Promise<void> {
   assertClusterProfile(config, role);
-  const signal = shutdownSignal(role);
+  const observability = await startObservability(config, role);
+  const signal = shutdownSignal(role, print);
   const resources = new ClusterResources(config);
   try {
     await body(resources, signal);
   } finally {
     await resources.close();
     print(`engram ${role}: stopped`);
+    await observability.close();
   }
 }
 
@@ -54,7 +64,7 @@ async function withResources(config: Config, role: string, body: (r: ClusterReso
 export function ingestRole(config: Config): Promise<void> {
   return withResources(config, 'ingest', async (r, signal) => {
     const log = await r.log();
-    const client = r.track(await connectTemporal(config), (c) => c.connection.close());
+    const client = tracedClient(r.track(await connectTemporal(config), (c) => c.connection.close()));
     const handOff = temporalHandOff(client, {
       taskQueue: r.settings.temporalTaskQueue,
       batchSize: config.batchSize,
@@ -62,7 +72,7 @@ export function ingestRole(config: Config): Promise<void> {
     });
     const opener = sealerOf(config, r.keys());
     print(`engram ingest: bridging conversation-events to Temporal task queue ${r.settings.temporalTaskQueue}`);
-    const totals = await runIngest({ log, handOff, signal, print, opener });
+    const totals = await runIngest({ log: meteredDeadLetters(log), handOff: meteredHandOff(handOff), signal, print, opener });
     print(`engram ingest: ${totals.read} read, ${totals.handedOff} handed off, ${totals.deadLettered} dead-lettered`);
   });
 }
@@ -78,7 +88,7 @@ export function workerRole(config: Config): Promise<void> {
       { name: 'memory-store', checkpoints: memoryDb.checkpoints },
       { name: 'vector-index', checkpoints },
     ];
-    const activities = createActivities({
+    const activities = instrumentActivities(createActivities({
       log,
       embedder,
       store,
@@ -88,8 +98,8 @@ export function workerRole(config: Config): Promise<void> {
       awaitProjection: (position: LogPosition) => awaitProjections(watched, position),
       llm: r.llm(),
       sealer: sealerOf(config, r.keys()),
-      options: { forgetting: forgettingOf(config) },
-    });
+      options: { forgetting: forgettingOf(config), guard: guardOf(config) },
+    }));
     print(`engram worker: polling task queue ${r.settings.temporalTaskQueue} in namespace ${r.settings.temporalNamespace}`);
     await runWorker({ config, activities, shutdownSignal: signal });
   });
@@ -103,12 +113,9 @@ export function projectRole(config: Config): Promise<void> {
     const { store, memoryDb } = r.store(embedder.dimensions);
     const { vectors, checkpoints } = await r.vectors(embedder);
     const graph = await r.graph();
-    const runner = new ProjectorRunner(
-      log,
-      [new StoreProjection(store, memoryDb.checkpoints), new VectorProjection(vectors, checkpoints), new GraphProjection(graph, graph)],
-      512,
-      sealerOf(config, r.keys()),
-    );
+    const projections = instrumentProjections([new StoreProjection(store, memoryDb.checkpoints), new VectorProjection(vectors, checkpoints), new GraphProjection(graph, graph)]);
+    const runner = new ProjectorRunner(log, projections, 512, sealerOf(config, r.keys()));
+    r.track(registerLagSource(projectorLagSource(log, projections)), (unregister) => unregister());
     print('engram project: projecting memory-events into the memory store, Qdrant and Neo4j');
     const applied = await runProjectors(runner, signal, print);
     print(`engram project: ${applied} records applied`);
@@ -116,15 +123,17 @@ export function projectRole(config: Config): Promise<void> {
 }
 
 /** `engram serve` on the cluster profile: the API over Kafka, Qdrant, Neo4j and the store. */
-export function serveClusterRole(config: Config, listen: { port: number; host: string }): Promise<void> {
+export function serveClusterRole(config: Config, listen: { port: number; host: string } & ServerOptions): Promise<void> {
   return withResources(config, 'serve', async (r, signal) => {
     const log = await r.log();
     const { embedder } = r.embedder();
-    const { store } = r.store(embedder.dimensions);
+    const { store, memoryDb } = r.store(embedder.dimensions);
     const { vectors } = await r.vectors(embedder);
     const graph = await r.graph();
     const sealer = sealerOf(config, r.keys());
     const service = new ClusterService({
+      guard: config.guard === 'on',
+      checkpoints: memoryDb.checkpoints,
       log,
       embedder,
       vectors,
@@ -135,7 +144,7 @@ export function serveClusterRole(config: Config, listen: { port: number; host: s
       forgetting: forgettingOf(config),
       recordAccess: accessRecorder(log, sealer),
     });
-    const server = await startServer(service, listen);
+    const server = await startServer(service, { ...listen, plugins: servePlugins(service, config) });
     print(`engram API (cluster profile) listening on ${server.url}`);
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     await server.close();

@@ -34,6 +34,9 @@ export function verifyWebhookRequest(secret: string, headers: WebhookHeaders, ra
   }
 }
 
+/** Conversation event types only operators may publish. */
+export const OPERATOR_EVENT_TYPES = ['QuarantineReviewed', 'GuardRescanRequested'] as const;
+
 /**
  * Parses a verified webhook body into conversation events, all or nothing: throws ValidationError
  * listing each bad event, or ForbiddenError when `tenantId` is set and an event names another.
@@ -50,7 +53,12 @@ export function mapWebhookPayload(body: unknown, tenantId: string | undefined): 
   const errors: { index: number; message: string }[] = [];
   const events = items.flatMap((item: unknown, index) => {
     try {
-      return [parseConversationEvent(item)];
+      const event = parseConversationEvent(item);
+      // Review verdicts and rescans are operator actions (admin API, CLI), never a platform's.
+      if ((OPERATOR_EVENT_TYPES as readonly string[]).includes(event.payload.type)) {
+        throw new ValidationError(`payload type ${event.payload.type} is an operator action and cannot come through a webhook`);
+      }
+      return [event];
     } catch (err) {
       errors.push({ index, message: (err as Error).message });
       return [];

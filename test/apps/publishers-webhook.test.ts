@@ -6,7 +6,7 @@ import type { Engine } from '../../apps/engine.js';
 import { publishersPlugin } from '../../apps/publishers/plugin.js';
 import type { PublisherSettings } from '../../apps/publishers/plugin.js';
 import { slackSignature } from '../../apps/publishers/slack.js';
-import { webhookSignature } from '../../apps/publishers/webhook.js';
+import { mapWebhookPayload, webhookSignature } from '../../apps/publishers/webhook.js';
 import { TOPICS } from '../../core/model.js';
 import type { ConversationEvent, LogPosition } from '../../core/model.js';
 import { scopeOf } from '../../core/scope.js';
@@ -179,4 +179,17 @@ test.serial('end to end: Slack and webhook deliveries reach a real engine and be
     await engine?.close();
     removeDir(dir);
   }
+});
+
+test('operator actions (review verdicts, rescans) cannot come through the webhook', (t) => {
+  const review = {
+    eventId: 'op-1',
+    tenantId: 'acme',
+    userId: 'ann',
+    conversationId: 'c',
+    sessionId: 's',
+    occurredAt: 1_700_000_000_000,
+    payload: { type: 'QuarantineReviewed', memoryId: 'm1', approve: true, reason: 'sneaky', reviewer: null },
+  };
+  t.throws(() => mapWebhookPayload(review, 'acme'), { message: /operator action/ });
 });
