@@ -2,7 +2,7 @@
  * What the API, the CLI's readers and the examples need from Engram, whatever the profile: the
  * embedded `Engine` and the cluster `ClusterService` both provide it.
  */
-import type { ConversationEvent, Lesson, LogPosition, MemoryKind, SourceRef } from '../core/model.js';
+import type { ConversationEvent, Lesson, LogPosition, SourceRef } from '../core/model.js';
 import type { MemoryState, Neighbourhood } from '../core/ports.js';
 import type { SourceQuote } from '../streams/source-quotes.js';
 import type { Scope } from '../core/scope.js';

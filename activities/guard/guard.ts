@@ -1,35 +1,32 @@
 /**
- * A-MemGuard, first version: before a memory becomes active, score how likely it is a poisoning
- * attempt from independent signals (noisy-OR): instruction-like content aimed at the agent, an
- * untrusted source role, a broken consensus among related memories, rare trigger-like tokens and
- * matches against lessons from earlier detections. A candidate at or above the threshold is
- * quarantined with its reasons, the invalidations it caused are dropped (the facts it would have
- * displaced stay active), and the failure is distilled into a lesson that later candidates, in
- * this batch and after, are checked against.
+ * A-MemGuard at write time: before a memory becomes active, score how likely it is a poisoning
+ * attempt from independent signals (noisy-OR): content addressed to the agent (instruction
+ * injection), records keyed on a trigger phrase (AgentPoison), bridging notes that redirect the
+ * user's things (MINJA), an untrusted source role, a claim that breaks the consensus of related
+ * memories (stated or implied, "since you live in …"), and matches against lessons from earlier
+ * detections (their trigger, target claim, payload, or the very messages they came from). A
+ * candidate at or above the threshold is quarantined with its reasons, the invalidations it
+ * caused are dropped (the facts it would have displaced stay active), the other units of the same
+ * message are held back with it, and the failure is distilled into a lesson that later
+ * candidates, in this batch and after, are checked against.
  *
  * A user's own first-person statements are trusted most: a user saying once "I moved to Berlin"
  * against three memories of Paris is a legitimate change (conflict resolution closes the old
- * fact); the same claim from an assistant or a tool, from a single message, is a consensus break.
+ * fact); the same claim from an assistant or a tool, from a single message, is a consensus break
+ * unless it follows a newer statement of the user's own.
  */
 import { ValidationError } from '../../core/errors.js';
 import { derivedEventIdOf } from '../../core/ids.js';
-import type { Lesson, MessageRole } from '../../core/model.js';
+import type { Lesson, MessageRole, Triple } from '../../core/model.js';
 import type { AssociatedCandidate, PlannedChange } from '../../core/pipeline.js';
 import type { MemoryState } from '../../core/ports.js';
 import { isFunctionalPredicate } from '../../core/predicates.js';
 import { normaliseText } from '../../core/text.js';
-import {
-  claimOf,
-  compatibleObjects,
-  containsPhrase,
-  objectTokens,
-  quoteOf,
-  round4,
-  sameSubjectPredicate,
-} from '../consolidate/claims.js';
-import { instructionFinding, noisyOr, triggerTokens } from './signals.js';
+import { claimOf, compatibleObjects, containsPhrase, objectTokens, quoteOf, round4 } from '../consolidate/claims.js';
+import { extractFacts } from '../extract/facts.js';
+import { bridgingFinding, instructionFinding, isDistinctive, keyedFinding, noisyOr, payloadTokens, relayedContent, triggerUse, type Finding } from './signals.js';
 
-export type GuardPattern = 'instruction-injection' | 'consensus-break' | 'trigger-token';
+export type GuardPattern = 'instruction-injection' | 'consensus-break' | 'trigger-token' | 'bridging';
 
 export interface GuardOptions {
   /** Score at or above which a candidate is quarantined. */
@@ -44,6 +41,14 @@ export interface GuardContext {
   /** Per candidate id: related active memories (neighbours, same entities, same subject and predicate). */
   related: Record<string, MemoryState[]>;
   lessons: Lesson[];
+  /** Per candidate id: the language model's consensus vote, when one was asked (activities/llm/guard-vote.ts). */
+  votes?: Record<string, ModelVote>;
+}
+
+/** A consensus vote by the language model, as a guard signal. */
+export interface ModelVote {
+  readonly weight: number;
+  readonly reason: string;
 }
 
 /** The guard's verdict on one ADD or UPDATE. */
@@ -70,9 +75,21 @@ export interface Assessment {
 
 /** How far the guard distrusts what a message role claims about the user (the user's own: 0). */
 const ROLE_WEIGHT: Readonly<Record<MessageRole, number>> = { user: 0, assistant: 0.2, system: 0.2, tool: 0.25 };
-const TRIGGER_WEIGHT = 0.4;
+/** A lone identifier-like token (booking reference, tracking number) is weak evidence. */
+const LONE_TOKEN_WEIGHT = 0.15;
+/** Symbol-wrapped tokens and invisible characters are rare in ordinary text. */
+const ODD_TOKEN_WEIGHT = 0.35;
+/** A token or phrase the record repeats or keys a rule on. */
+const KEYED_TOKEN_WEIGHT = 0.45;
+/** Agent-directed content the user relays from elsewhere (a pasted e-mail, a flyer). */
+const RELAYED_WEIGHT = 0.15;
 const LESSON_TRIGGER_WEIGHT = 0.45;
 const LESSON_CLAIM_WEIGHT = 0.35;
+const LESSON_PAYLOAD_WEIGHT = 0.5;
+/** A user-role message from someone other than the memory's owner (a group chat member). */
+const THIRD_PARTY_WEIGHT = 0.1;
+/** A candidate citing a message an earlier lesson came from (a summary of a poisoned turn). */
+const LESSON_SOURCE_WEIGHT = 0.55;
 
 interface Signal {
   readonly pattern: GuardPattern | 'source-role' | 'lesson';
@@ -81,9 +98,11 @@ interface Signal {
   readonly trigger: string;
   /** For a lesson match: the lesson's pattern, so a repeat is recorded under the same pattern. */
   readonly lessonPattern?: string;
+  /** The trigger is a planted token or phrase (what a lesson about a keyed record should key on). */
+  readonly key?: boolean;
 }
 
-/** Checks every ADD/UPDATE; quarantines suspicious ones and emits a lesson for each. */
+/** Checks every ADD/UPDATE; quarantines suspicious ones (and the rest of their message) and emits a lesson for each. */
 export function guard(
   changes: readonly PlannedChange[],
   context: GuardContext,
@@ -91,39 +110,71 @@ export function guard(
 ): { changes: PlannedChange[]; verdicts: GuardVerdict[] } {
   const o = optionsOf(opts);
   const lessons = [...context.lessons];
+
+  // First pass, in order: each quarantine teaches a lesson the later candidates are checked against.
+  const assessed = new Map<number, { a: Assessment; quarantine: boolean; lesson: Lesson | null }>();
+  // Related sets may hold earlier candidates of this batch: the ones held back (and the rest of
+  // their messages) are no evidence, neither for a consensus nor as familiar names.
+  const heldIds = new Set<string>();
+  const heldSources = new Set<string>();
+  changes.forEach((ch, i) => {
+    if (ch.op !== 'ADD' && ch.op !== 'UPDATE') return;
+    const c = ch.candidate;
+    const related = (context.related[c.id] ?? []).filter((s) => !heldIds.has(s.memory.id) && !s.memory.sources.every((src) => heldSources.has(src.eventId)));
+    const a = assessCandidate(c, related, lessons, o, context.votes?.[c.id]);
+    const quarantine = a.score >= o.threshold;
+    let lesson: Lesson | null = null;
+    if (quarantine) {
+      lesson = lessonOf(c, a);
+      lessons.push(lesson);
+      heldIds.add(ch.op === 'ADD' ? c.id : ch.targetId);
+      heldIds.add(c.id);
+      heldSources.add(c.sourceEventId);
+    }
+    assessed.set(i, { a, quarantine, lesson });
+  });
+
+  // A message is one act of its author: when one of its units is held back, so are the others
+  // (the episode of a turn whose fact broke a consensus says the same thing).
+  const heldMessages = new Map<string, number>();
+  changes.forEach((ch, i) => {
+    const d = assessed.get(i);
+    if ((ch.op === 'ADD' || ch.op === 'UPDATE') && d?.quarantine) {
+      const key = ch.candidate.sourceEventId;
+      heldMessages.set(key, Math.max(heldMessages.get(key) ?? 0, d.a.score));
+    }
+  });
+
   const verdicts: GuardVerdict[] = [];
   const decided: PlannedChange[] = [];
   /** Ids of memories held back: invalidations they caused are dropped. */
   const held = new Map<string, 'ADD' | 'UPDATE'>();
-
-  for (const ch of changes) {
+  changes.forEach((ch, i) => {
     if (ch.op !== 'ADD' && ch.op !== 'UPDATE') {
       decided.push(ch);
-      continue;
+      return;
     }
     const c = ch.candidate;
     const memoryId = ch.op === 'ADD' ? c.id : ch.targetId;
-    const a = assessCandidate(c, context.related[c.id] ?? [], lessons, o);
-    const quarantine = a.score >= o.threshold;
-    verdicts.push({
-      candidateId: c.id,
-      memoryId,
-      op: ch.op,
-      verdict: quarantine ? 'quarantine' : 'accept',
-      score: a.score,
-      reasons: a.reasons,
-      pattern: a.pattern,
-    });
+    const d = assessed.get(i) as { a: Assessment; quarantine: boolean; lesson: Lesson | null };
+    let { score, reasons, pattern } = d.a;
+    let quarantine = d.quarantine;
+    const sibling = heldMessages.get(c.sourceEventId);
+    if (!quarantine && sibling !== undefined && c.granularity !== 'session') {
+      quarantine = true;
+      score = round4(Math.max(score, sibling));
+      reasons = [...reasons, `another unit of the same message was quarantined (score ${sibling})`];
+      pattern = pattern ?? 'same-message';
+    }
+    verdicts.push({ candidateId: c.id, memoryId, op: ch.op, verdict: quarantine ? 'quarantine' : 'accept', score, reasons, pattern });
     if (!quarantine) {
       decided.push(ch);
-      continue;
+      return;
     }
     held.set(memoryId, ch.op);
-    decided.push({ op: 'QUARANTINE', candidate: c, score: a.score, reasons: a.reasons });
-    const lesson = lessonOf(c, a);
-    lessons.push(lesson);
-    decided.push({ op: 'LESSON', lesson, causationId: c.sourceEventId });
-  }
+    decided.push({ op: 'QUARANTINE', candidate: c, score, reasons });
+    if (d.lesson) decided.push({ op: 'LESSON', lesson: d.lesson, causationId: c.sourceEventId });
+  });
 
   const kept = decided.filter((ch) => {
     if (ch.op !== 'INVALIDATE') return true;
@@ -140,117 +191,310 @@ export function assessCandidate(
   related: readonly MemoryState[],
   lessons: readonly Lesson[],
   opts: Partial<GuardOptions> = {},
+  vote?: ModelVote,
 ): Assessment {
   const o = optionsOf(opts);
-  const firstPerson = isFirstPersonUser(c);
+  const owner = ownerOf(related);
+  // In a shared chat, another participant speaking is not the user speaking about themselves.
+  const thirdParty = c.role === 'user' && owner !== null && c.speaker.trim() !== '' && !sameSubject(c.speaker, owner);
+  const firstPerson = isFirstPersonUser(c) && !thirdParty;
+  const summary = c.granularity === 'session';
+  const body = bodyOf(c);
   const signals: Signal[] = [];
-
-  const instr = instructionFinding(c.text);
-  if (instr) {
-    signals.push({
-      pattern: 'instruction-injection',
-      weight: instr.weight,
-      reason: `instruction aimed at the agent: ${instr.labels.join('; ')}`,
-      trigger: instr.trigger,
-    });
+  if (thirdParty) {
+    signals.push({ pattern: 'source-role', weight: THIRD_PARTY_WEIGHT, reason: `posted by another participant (${c.speaker}), not the user (${owner})`, trigger: '' });
   }
 
-  const roleWeight = ROLE_WEIGHT[c.role] ?? 0.25;
+  const instr = instructionFinding(body);
+  if (instr) {
+    signals.push(textSignal('instruction-injection', instr, 'instruction aimed at the agent'));
+    // The user pasting agent-directed text from elsewhere vouches for none of it.
+    if (c.role === 'user' && relayedContent(body)) {
+      signals.push({ pattern: 'instruction-injection', weight: RELAYED_WEIGHT, reason: 'relayed from another source (quoted or forwarded)', trigger: '' });
+    }
+  }
+  const keyed = keyedFinding(body);
+  if (keyed) signals.push(textSignal('trigger-token', keyed, 'record keyed on a trigger'));
+  const bridging = bridgingFinding(body);
+  // The user's own change ("my rent now goes to my new landlord") is theirs to make: half weight.
+  if (bridging) signals.push(textSignal('bridging', bridging, 'bridging step', firstPerson ? 0.5 : 1));
+
+  const use = triggerUse(body);
+  if (use.tokens.length > 0) {
+    const weight = use.repeated !== null || (keyed !== null && !firstPerson) ? KEYED_TOKEN_WEIGHT : use.odd ? ODD_TOKEN_WEIGHT : LONE_TOKEN_WEIGHT;
+    signals.push({
+      pattern: 'trigger-token',
+      weight,
+      reason: `rare trigger-like tokens${use.repeated !== null ? ' used as a key' : ''}: ${use.tokens.slice(0, 3).map((t) => quoteOf(t, 40)).join(', ')}`,
+      trigger: use.repeated ?? (use.tokens.find((t) => !t.startsWith('U+')) ?? (use.tokens[0] as string)),
+      key: true,
+    });
+  } else if (use.repeated !== null && keyed !== null) {
+    // A rare run of ordinary words that a keyed rule repeats: the AgentPoison trigger itself.
+    signals.push({ pattern: 'trigger-token', weight: KEYED_TOKEN_WEIGHT - 0.1, reason: `rule keyed on the phrase ${quoteOf(use.repeated, 40)}`, trigger: use.repeated, key: true });
+  }
+
+  // Summaries are derived by the pipeline from turns the guard already checked: no role of their own.
+  const roleWeight = summary ? 0 : (ROLE_WEIGHT[c.role] ?? 0.25);
   if (roleWeight > 0) {
     signals.push({ pattern: 'source-role', weight: roleWeight, reason: `claimed by ${c.role === 'assistant' ? 'an' : 'a'} ${c.role} message, not the user`, trigger: '' });
   }
 
-  const consensus = consensusBreak(c, related, firstPerson, o.consensusMin);
-  if (consensus) signals.push(consensus);
-
-  const tokens = triggerTokens(c.text);
-  if (tokens.length > 0) {
-    signals.push({
-      pattern: 'trigger-token',
-      weight: TRIGGER_WEIGHT,
-      reason: `rare trigger-like tokens: ${tokens.slice(0, 3).map((t) => quoteOf(t, 40)).join(', ')}`,
-      trigger: tokens[0] as string,
-    });
+  for (const t of claimsOf(c, body)) {
+    const consensus = consensusBreak(c, t, related, firstPerson, o.consensusMin);
+    if (consensus) {
+      signals.push(consensus);
+      break;
+    }
   }
 
-  signals.push(...lessonSignals(c, lessons, firstPerson));
+  signals.push(...lessonSignals(c, body, related, lessons, firstPerson));
+  if (vote && vote.weight > 0) signals.push({ pattern: 'consensus-break', weight: vote.weight, reason: vote.reason, trigger: normaliseText(c.text) });
 
   const score = round4(noisyOr(signals.map((s) => s.weight)));
   const attack = signals.filter((s) => s.pattern !== 'source-role').sort((a, b) => b.weight - a.weight)[0];
+  const pattern = attack ? (attack.lessonPattern ?? attack.pattern) : null;
+  // A keyed record's lesson keys on the trigger itself, whatever phrasing announced the rule.
+  const token = signals.find((s) => s.key === true);
   return {
     score,
     reasons: signals.map((s) => `${s.reason} (+${round4(s.weight)})`),
-    pattern: attack ? (attack.lessonPattern ?? attack.pattern) : null,
-    trigger: attack ? attack.trigger : '',
+    pattern,
+    trigger: pattern === 'trigger-token' && token ? token.trigger : attack && attack.trigger !== '' ? attack.trigger : (payloadTokens(body)[0] ?? ''),
   };
 }
 
+function textSignal(pattern: GuardPattern, f: Finding, what: string, scale = 1): Signal {
+  return { pattern, weight: f.weight * scale, reason: `${what}: ${f.labels.join('; ')}`, trigger: f.trigger };
+}
+
 /**
- * A functional fact from a single message, not the user's own first-person statement, that
- * contradicts a value at least `consensusMin` distinct other messages agree on.
+ * The text the author wrote: an episode without its "Speaker: " label, a summary without its
+ * heading and the speaker labels of its sentences (a label is not a vocative).
+ */
+export function bodyOf(c: Pick<AssociatedCandidate, 'text' | 'speaker' | 'granularity'>): string {
+  let text = c.text;
+  const speakers = c.speaker
+    .split(/,\s*|\s+and\s+/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (c.granularity === 'session') text = text.replace(/^Conversation on [^.]*?\bwith\b[^.]*\.\s*/, '');
+  for (const s of speakers) {
+    const label = s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    text = text.replace(new RegExp(String.raw`(^|[.!?]\s+|\n)${label}:\s+`, 'g'), '$1');
+  }
+  return text;
+}
+
+/**
+ * Whose memories these are, as the related memories tell: the most frequent subject of their
+ * facts and speaker of their turns (by distinct message), when at least two messages agree.
+ */
+export function ownerOf(related: readonly MemoryState[]): string | null {
+  const count = new Map<string, { name: string; messages: Set<string> }>();
+  const add = (name: string, s: MemoryState): void => {
+    const key = normaliseText(name);
+    if (key === '' || GENERIC_SPEAKERS.test(key)) return;
+    const e = count.get(key) ?? { name, messages: new Set<string>() };
+    for (const src of s.memory.sources) e.messages.add(src.messageId);
+    count.set(key, e);
+  };
+  for (const s of related) {
+    if (s.memory.triple) add(s.memory.triple.subject.split(' ')[0] ?? '', s);
+    const label = s.memory.granularity === 'turn' ? /^(\p{Lu}[\p{L}'-]{1,30}): /u.exec(s.memory.text) : null;
+    if (label) add(label[1] as string, s);
+  }
+  let best: { name: string; messages: Set<string> } | null = null;
+  for (const key of [...count.keys()].sort()) {
+    const e = count.get(key) as { name: string; messages: Set<string> };
+    if (!best || e.messages.size > best.messages.size) best = e;
+  }
+  return best && best.messages.size >= 2 ? best.name : null;
+}
+
+/** Speaker labels that are the agent or a tool, never the owner. */
+const GENERIC_SPEAKERS = /^(?:assistant|ai|bot|chatbot|agent|model|system|tool|user)$/;
+
+/** Subject of claims a message makes about the person it is addressed to ("you live in …"). */
+const ADDRESSEE = '@addressee';
+
+/**
+ * The claims a candidate makes: its own triple, and for a message from the agent or a tool the
+ * claims it implies about the user it addresses ("Since you live in Lisbon now, …").
+ */
+function claimsOf(c: AssociatedCandidate, body: string): Triple[] {
+  const out: Triple[] = c.triple ? [c.triple] : [];
+  if (c.role === 'user' || c.granularity === 'session' || !/\byou(?:r|'re|'ve|\s+are)?\b/i.test(body)) return out;
+  const asOwner = body
+    .replace(/\byou\s+are\b/gi, 'I am')
+    .replace(/\byou'?re\b/gi, "I'm")
+    .replace(/\byou'?ve\b/gi, "I've")
+    .replace(/\byou\s+were\b/gi, 'I was')
+    .replace(/\byours\b/gi, 'mine')
+    .replace(/\byour\b/gi, 'my')
+    .replace(/\byourself\b/gi, 'myself')
+    .replace(/\byou\b/gi, 'I')
+    // "Since I live in …, here are …": the subordinate clause is the claim.
+    .replace(/\b(?:since|as|now\s+that|because|given\s+that|seeing\s+that|considering)\s+(?=I\b|I'm\b|I've\b|my\b)/gi, '');
+  for (const f of extractFacts(asOwner, { speaker: 'Addressee', refMs: c.validFrom })) {
+    if (f.triple && f.triple.subject === 'Addressee' && isFunctionalPredicate(f.triple.predicate)) out.push({ ...f.triple, subject: ADDRESSEE });
+  }
+  return out;
+}
+
+/** Same subject: equal, or one names the other in full ("Dana" and "Dana Reyes"). */
+function sameSubject(a: string, b: string): boolean {
+  const x = normaliseText(a);
+  const y = normaliseText(b);
+  return x === y || (x !== '' && y !== '' && (x.startsWith(`${y} `) || y.startsWith(`${x} `)));
+}
+
+/** The first word of a name, normalised ("Dana Reyes" → "dana"). */
+function firstWord(name: string): string {
+  return normaliseText(name).split(' ')[0] ?? '';
+}
+
+/** An object without the value it explicitly denies ("Lisbon now, not Porto" → "Lisbon now", denies "Porto"). */
+function assertedObject(object: string): { asserted: string; denied: string | null } {
+  const m = /^(.*?)(?:,\s*|\s+)(?:not|rather than|instead of|no longer)\s+(.+)$/i.exec(object);
+  return m ? { asserted: (m[1] as string).trim(), denied: (m[2] as string).trim() } : { asserted: object, denied: null };
+}
+
+interface Group {
+  object: string;
+  memories: Set<string>;
+  messages: Set<string>;
+  latest: number;
+}
+
+/**
+ * A functional claim from a single message, not the user's own first-person statement, that
+ * contradicts a value at least `consensusMin` distinct other messages agree on, with nothing as
+ * recent that agrees with it (the user's own move, restated by the agent, is no reversal).
  */
 function consensusBreak(
   c: AssociatedCandidate,
+  t: Triple,
   related: readonly MemoryState[],
   firstPerson: boolean,
   consensusMin: number,
 ): Signal | null {
-  const t = c.triple;
-  if (!t || firstPerson || !isFunctionalPredicate(t.predicate)) return null;
+  if (firstPerson || !isFunctionalPredicate(t.predicate)) return null;
   const own = new Set(c.sources.map((s) => s.messageId));
   if (own.size > 1) return null;
+  const { asserted, denied } = assertedObject(t.object);
 
-  const groups = new Map<string, { object: string; memories: Set<string>; messages: Set<string> }>();
+  // Per subject of the related facts: who agrees with the claim, and who says something else.
+  const bySubject = new Map<string, { support: Group; rivals: Map<string, Group> }>();
   for (const s of related) {
     const rt = s.memory.triple;
-    if (s.status !== 'active' || !rt || s.memory.id === c.id) continue;
-    if (!sameSubjectPredicate(rt, t) || compatibleObjects(rt.object, t.object)) continue;
+    if (s.status !== 'active' || !rt || s.memory.id === c.id || rt.predicate !== t.predicate) continue;
+    if (t.subject !== ADDRESSEE && !sameSubject(rt.subject, t.subject)) continue;
+    const subjectKey = t.subject === ADDRESSEE ? normaliseText(rt.subject) : '';
+    const entry = bySubject.get(subjectKey) ?? { support: { object: asserted, memories: new Set(), messages: new Set(), latest: -Infinity }, rivals: new Map<string, Group>() };
+    bySubject.set(subjectKey, entry);
+    const agrees = compatibleObjects(rt.object, asserted);
     const key = objectTokens(rt.object).join(' ');
-    const g = groups.get(key) ?? { object: rt.object, memories: new Set<string>(), messages: new Set<string>() };
+    const g = agrees ? entry.support : (entry.rivals.get(key) ?? { object: rt.object, memories: new Set<string>(), messages: new Set<string>(), latest: -Infinity });
+    if (!agrees) entry.rivals.set(key, g);
     g.memories.add(s.memory.id);
     for (const src of s.memory.sources) if (!own.has(src.messageId)) g.messages.add(src.messageId);
-    groups.set(key, g);
+    g.latest = Math.max(g.latest, s.memory.validFrom);
   }
-  let best: { object: string; memories: Set<string>; messages: Set<string> } | null = null;
-  for (const key of [...groups.keys()].sort()) {
-    const g = groups.get(key);
-    if (g && (!best || g.messages.size > best.messages.size)) best = g;
+
+  // The subject's own turns that name a value count as witnesses of it: a restated fact is often
+  // folded into the first memory (a duplicate is reinforced, not added), but each turn stays.
+  for (const [subjectKey, entry] of bySubject) {
+    const person = firstWord(t.subject === ADDRESSEE ? subjectKey : t.subject);
+    for (const s of related) {
+      if (s.status !== 'active' || s.memory.granularity !== 'turn' || s.memory.id === c.id) continue;
+      const label = /^([^:\n]{1,40}):\s/.exec(s.memory.text);
+      if (!label || firstWord(label[1] as string) !== person) continue;
+      const said = s.memory.text.slice(label[0].length);
+      for (const g of [entry.support, ...entry.rivals.values()]) {
+        if (!containsPhrase(said, g.object)) continue;
+        for (const src of s.memory.sources) if (!own.has(src.messageId)) g.messages.add(src.messageId);
+        g.latest = Math.max(g.latest, s.memory.validFrom);
+      }
+    }
   }
-  if (!best || best.messages.size < consensusMin) return null;
+
+  let best: { subject: string; group: Group; support: Group } | null = null;
+  for (const subject of [...bySubject.keys()].sort()) {
+    const entry = bySubject.get(subject) as { support: Group; rivals: Map<string, Group> };
+    for (const key of [...entry.rivals.keys()].sort()) {
+      const g = entry.rivals.get(key) as Group;
+      if (!best || g.messages.size > best.group.messages.size) best = { subject, group: g, support: entry.support };
+    }
+  }
+  if (!best || best.group.messages.size < consensusMin) return null;
+  // The consensus has moved: something at least as recent already says what the candidate says.
+  if (best.support.messages.size > 0 && best.support.latest >= best.group.latest) return null;
+  const explicit = denied !== null && compatibleObjects(denied, best.group.object);
+  const who = t.subject === ADDRESSEE ? `the user (${best.subject})` : t.subject;
   return {
     pattern: 'consensus-break',
-    weight: Math.min(0.85, 0.45 + 0.1 * best.messages.size),
+    weight: Math.min(0.85, 0.45 + 0.1 * best.group.messages.size + (explicit ? 0.1 : 0)),
     reason:
-      `breaks a consensus: ${best.memories.size} memories from ${best.messages.size} messages agree ` +
-      `${t.subject} ${t.predicate} ${quoteOf(best.object)}, this single ${c.role} message says ${quoteOf(t.object)}`,
+      `breaks a consensus: ${best.group.memories.size} memories from ${best.group.messages.size} messages agree ` +
+      `${who} ${t.predicate} ${quoteOf(best.group.object)}, this single ${c.role} message says ${quoteOf(asserted)}` +
+      (t.subject === ADDRESSEE ? ' (implied: addressed to the user)' : '') +
+      (explicit ? ' and denies the established value' : ''),
     trigger: normaliseText(c.text),
   };
 }
 
-/** Matches against stored lessons: their trigger in the text, or the same target claim. */
-function lessonSignals(c: AssociatedCandidate, lessons: readonly Lesson[], firstPerson: boolean): Signal[] {
+/** Capitalised names and brands of a text (not sentence openers), lower-cased. */
+function namesOf(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/(?<=[\p{L}\p{N},;:)'"]\s+)\p{Lu}[\p{L}\p{N}-]{2,}/gu)) out.add(m[0].toLowerCase().replace(/'s$/, ''));
+  return out;
+}
+
+/**
+ * Matches against stored lessons: their trigger in the text, the same target claim, the same
+ * payload (link, address, number, or two names no active memory mentions), or a source message
+ * a lesson came from.
+ */
+function lessonSignals(c: AssociatedCandidate, body: string, related: readonly MemoryState[], lessons: readonly Lesson[], firstPerson: boolean): Signal[] {
   // The user's own statements are trusted more: lessons weigh half against them.
   const scale = firstPerson ? 0.5 : 1;
   const claim = normaliseText(c.triple ? claimOf(c.triple) : c.text);
-  const text = normaliseText(c.text);
+  const text = normaliseText(body);
+  const payload = new Set(payloadTokens(body));
+  const known = new Set<string>();
+  for (const s of related) for (const n of namesOf(s.memory.text)) known.add(n);
+  const names = [...namesOf(body)].filter((n) => !known.has(n));
+  const ownMessages = new Set(c.sources.map((s) => s.messageId));
   const out: Signal[] = [];
   for (const l of [...lessons].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
     const why: string[] = [];
-    let w = 0;
+    const weights: number[] = [];
     const trig = normaliseText(l.trigger);
-    if (trig.length >= 3 && containsPhrase(text, trig)) {
+    if (trig.length >= 3 && isDistinctive(l.trigger) && containsPhrase(text, trig)) {
       why.push(`trigger ${quoteOf(l.trigger, 40)}`);
-      w = noisyOr([w, LESSON_TRIGGER_WEIGHT * scale]);
+      weights.push(LESSON_TRIGGER_WEIGHT * scale);
     }
     const target = normaliseText(l.targetClaim);
-    if (target !== '' && (target === claim || target === text)) {
+    if (target !== '' && (target === claim || target === text || target === normaliseText(c.text))) {
       why.push(`claim ${quoteOf(l.targetClaim, 60)}`);
-      w = noisyOr([w, LESSON_CLAIM_WEIGHT * scale]);
+      weights.push(LESSON_CLAIM_WEIGHT * scale);
     }
-    if (w > 0) {
+    const shared = payloadTokens(l.targetClaim).filter((p) => payload.has(p));
+    const lessonNames = namesOf(l.targetClaim);
+    const sharedNames = names.filter((n) => lessonNames.has(n));
+    if (shared.length > 0 || sharedNames.length >= 2) {
+      why.push(`payload ${quoteOf([...shared, ...sharedNames].slice(0, 3).join(', '), 60)}`);
+      weights.push(LESSON_PAYLOAD_WEIGHT * scale);
+    }
+    if (l.sources.some((s) => ownMessages.has(s.messageId))) {
+      why.push('cites a message it came from');
+      weights.push(LESSON_SOURCE_WEIGHT);
+    }
+    if (weights.length > 0) {
       out.push({
         pattern: 'lesson',
-        weight: w,
+        weight: noisyOr(weights),
         reason: `matches lesson ${l.id} (${l.pattern}): ${why.join(', ')}`,
         trigger: l.trigger,
         lessonPattern: l.pattern,
@@ -268,9 +512,16 @@ function lessonOf(c: AssociatedCandidate, a: Assessment): Lesson {
     pattern,
     trigger: a.trigger !== '' ? a.trigger : normaliseText(c.text),
     targetClaim: c.triple ? claimOf(c.triple) : c.text,
-    sources: [...c.sources],
+    // The message it came from (an UPDATE also carries the sources of the memory it would change).
+    sources: ownSources(c),
     createdAt: c.validFrom,
   };
+}
+
+/** The sources of the candidate's own message; all of them for a unit built from several (a summary). */
+function ownSources(c: AssociatedCandidate): AssociatedCandidate['sources'][number][] {
+  const own = c.sources.filter((s) => s.eventId === c.sourceEventId);
+  return own.length > 0 ? own : [...c.sources];
 }
 
 const FIRST_PERSON = /\b(i|i'm|i've|i'd|i'll|me|my|mine|myself)\b/i;
