@@ -7,7 +7,16 @@ import { ConfigError } from '../../core/errors.js';
 import { SCHEMA_ROOT, catalogue, loadCatalogue } from '../../schemas/catalogue.js';
 import { rabinFingerprint } from '../../schemas/rabin.js';
 
-const CONVERSATION = ['FeedbackGiven', 'ForgetRequested', 'MessageEdited', 'MessagePosted', 'MessageRedacted', 'SessionEnded'];
+const CONVERSATION = [
+  'FeedbackGiven',
+  'ForgetRequested',
+  'GuardRescanRequested',
+  'MessageEdited',
+  'MessagePosted',
+  'MessageRedacted',
+  'QuarantineReviewed',
+  'SessionEnded',
+];
 const MEMORY = [
   'ClusterAssigned',
   'ClusterModelFitted',
