@@ -12,8 +12,10 @@
  *
  * A user's own first-person statements are trusted most: a user saying once "I moved to Berlin"
  * against three memories of Paris is a legitimate change (conflict resolution closes the old
- * fact); the same claim from an assistant or a tool, from a single message, is a consensus break
- * unless it follows a newer statement of the user's own.
+ * fact); the same claim from an assistant, a tool or another chat participant, from a single
+ * message, is a consensus break (a weaker reversal when the user said Paris only once) unless
+ * it follows a newer statement of the user's own. Claims are checked against everything the
+ * batch's related sets hold, and the user's own turns among them are re-read for what they state.
  */
 import { ValidationError } from '../../core/errors.js';
 import { derivedEventIdOf } from '../../core/ids.js';
@@ -87,7 +89,9 @@ const LESSON_TRIGGER_WEIGHT = 0.45;
 const LESSON_CLAIM_WEIGHT = 0.35;
 const LESSON_PAYLOAD_WEIGHT = 0.5;
 /** A user-role message from someone other than the memory's owner (a group chat member). */
-const THIRD_PARTY_WEIGHT = 0.1;
+const THIRD_PARTY_WEIGHT = 0.2;
+/** A non-user claim reversing a value its subject stated once (several messages make it a consensus). */
+const SINGLE_REVERSAL_WEIGHT = 0.42;
 /** A candidate citing a message an earlier lesson came from (a summary of a poisoned turn). */
 const LESSON_SOURCE_WEIGHT = 0.55;
 
@@ -117,11 +121,38 @@ export function guard(
   // their messages) are no evidence, neither for a consensus nor as familiar names.
   const heldIds = new Set<string>();
   const heldSources = new Set<string>();
+  // The units of one message share what is related to any of them: the episode's neighbours are
+  // often the turns that establish what the message's fact contradicts.
+  const byMessage = new Map<string, MemoryState[]>();
+  for (const ch of changes) {
+    if ((ch.op !== 'ADD' && ch.op !== 'UPDATE') || ch.candidate.granularity === 'session') continue;
+    const key = ch.candidate.sourceEventId;
+    byMessage.set(key, [...(byMessage.get(key) ?? []), ...(context.related[ch.candidate.id] ?? [])]);
+  }
+  // Everything related to any candidate of the batch: what the user's memory says, as far as this
+  // batch has looked. A claim about the user is checked against all of it (the agent's turn
+  // "since you live in …" is near other agent turns, not near the user's own statements).
+  const batchPool: MemoryState[] = [];
+  const pooled = new Set<string>();
+  for (const ch of changes) {
+    if (ch.op !== 'ADD' && ch.op !== 'UPDATE') continue;
+    for (const s of context.related[ch.candidate.id] ?? []) {
+      if (pooled.has(s.memory.id)) continue;
+      pooled.add(s.memory.id);
+      batchPool.push(s);
+    }
+  }
   changes.forEach((ch, i) => {
     if (ch.op !== 'ADD' && ch.op !== 'UPDATE') return;
     const c = ch.candidate;
-    const related = (context.related[c.id] ?? []).filter((s) => !heldIds.has(s.memory.id) && !s.memory.sources.every((src) => heldSources.has(src.eventId)));
-    const a = assessCandidate(c, related, lessons, o, context.votes?.[c.id]);
+    const seen = new Set<string>();
+    const pool = [...(context.related[c.id] ?? []), ...(c.granularity === 'session' ? [] : (byMessage.get(c.sourceEventId) ?? []))];
+    const related = pool.filter((s) => {
+      if (seen.has(s.memory.id) || s.memory.id === c.id || heldIds.has(s.memory.id) || s.memory.sources.every((src) => heldSources.has(src.eventId))) return false;
+      seen.add(s.memory.id);
+      return true;
+    });
+    const a = assessCandidate(c, related, lessons, o, context.votes?.[c.id], [...related, ...batchPool.filter((s) => !heldIds.has(s.memory.id) && !s.memory.sources.every((src) => heldSources.has(src.eventId)))]);
     const quarantine = a.score >= o.threshold;
     let lesson: Lesson | null = null;
     if (quarantine) {
@@ -192,12 +223,15 @@ export function assessCandidate(
   lessons: readonly Lesson[],
   opts: Partial<GuardOptions> = {},
   vote?: ModelVote,
+  evidence: readonly MemoryState[] = related,
 ): Assessment {
   const o = optionsOf(opts);
-  const owner = ownerOf(related);
-  // In a shared chat, another participant speaking is not the user speaking about themselves.
-  const thirdParty = c.role === 'user' && owner !== null && c.speaker.trim() !== '' && !sameSubject(c.speaker, owner);
-  const firstPerson = isFirstPersonUser(c) && !thirdParty;
+  const owner = ownerOf(evidence);
+  // In a shared chat, another participant speaking is not the user speaking about themselves;
+  // what anyone states about themselves ("I moved to Lyon", a triple of their own) stays theirs.
+  const ownClaim = c.triple !== null && isFirstPersonUser(c);
+  const thirdParty = !ownClaim && c.role === 'user' && owner !== null && c.speaker.trim() !== '' && !sameSubject(c.speaker, owner);
+  const firstPerson = ownClaim || (isFirstPersonUser(c) && !thirdParty);
   const summary = c.granularity === 'session';
   const body = bodyOf(c);
   const signals: Signal[] = [];
@@ -241,7 +275,7 @@ export function assessCandidate(
   }
 
   for (const t of claimsOf(c, body)) {
-    const consensus = consensusBreak(c, t, related, firstPerson, o.consensusMin);
+    const consensus = consensusBreak(c, t, evidence, firstPerson, o.consensusMin, owner);
     if (consensus) {
       signals.push(consensus);
       break;
@@ -349,6 +383,16 @@ function sameSubject(a: string, b: string): boolean {
   return x === y || (x !== '' && y !== '' && (x.startsWith(`${y} `) || y.startsWith(`${x} `)));
 }
 
+/**
+ * The value an object names, without what the extractor let trail after it: a leading proper
+ * name ("Leeds and could use help…" → "Leeds"), else the text up to the first clause break.
+ */
+function coreOf(object: string): string {
+  const name = /^(?:the\s+)?(\p{Lu}[\p{L}\p{N}'-]*(?:\s+\p{Lu}[\p{L}\p{N}'-]*)*)/u.exec(object.trim());
+  if (name) return name[1] as string;
+  return (object.split(/,|;|\s+(?:and|but|because|so|for|near|after|before|since|which|who)\s+/)[0] ?? object).trim();
+}
+
 /** The first word of a name, normalised ("Dana Reyes" → "dana"). */
 function firstWord(name: string): string {
   return normaliseText(name).split(' ')[0] ?? '';
@@ -369,79 +413,88 @@ interface Group {
 
 /**
  * A functional claim from a single message, not the user's own first-person statement, that
- * contradicts a value at least `consensusMin` distinct other messages agree on, with nothing as
- * recent that agrees with it (the user's own move, restated by the agent, is no reversal).
+ * contradicts what the subject's memories say: a value at least `consensusMin` distinct messages
+ * agree on (a consensus), or one the subject stated once, when nothing as recent agrees with
+ * the candidate (the user's own move, restated by the agent, is no reversal). The evidence is the
+ * related facts and the subject's own turns among the related memories, re-read for what they
+ * state (a restatement is folded into the first memory, but each turn stays).
  */
 function consensusBreak(
   c: AssociatedCandidate,
   t: Triple,
-  related: readonly MemoryState[],
+  evidence: readonly MemoryState[],
   firstPerson: boolean,
   consensusMin: number,
+  owner: string | null,
 ): Signal | null {
   if (firstPerson || !isFunctionalPredicate(t.predicate)) return null;
   const own = new Set(c.sources.map((s) => s.messageId));
   if (own.size > 1) return null;
+  const subject = t.subject === ADDRESSEE ? owner : t.subject;
+  if (subject === null) return null;
   const { asserted, denied } = assertedObject(t.object);
 
-  // Per subject of the related facts: who agrees with the claim, and who says something else.
-  const bySubject = new Map<string, { support: Group; rivals: Map<string, Group> }>();
-  for (const s of related) {
-    const rt = s.memory.triple;
-    if (s.status !== 'active' || !rt || s.memory.id === c.id || rt.predicate !== t.predicate) continue;
-    if (t.subject !== ADDRESSEE && !sameSubject(rt.subject, t.subject)) continue;
-    const subjectKey = t.subject === ADDRESSEE ? normaliseText(rt.subject) : '';
-    const entry = bySubject.get(subjectKey) ?? { support: { object: asserted, memories: new Set(), messages: new Set(), latest: -Infinity }, rivals: new Map<string, Group>() };
-    bySubject.set(subjectKey, entry);
-    const agrees = compatibleObjects(rt.object, asserted);
-    const key = objectTokens(rt.object).join(' ');
-    const g = agrees ? entry.support : (entry.rivals.get(key) ?? { object: rt.object, memories: new Set<string>(), messages: new Set<string>(), latest: -Infinity });
-    if (!agrees) entry.rivals.set(key, g);
-    g.memories.add(s.memory.id);
-    for (const src of s.memory.sources) if (!own.has(src.messageId)) g.messages.add(src.messageId);
-    g.latest = Math.max(g.latest, s.memory.validFrom);
-  }
-
-  // The subject's own turns that name a value count as witnesses of it: a restated fact is often
-  // folded into the first memory (a duplicate is reinforced, not added), but each turn stays.
-  for (const [subjectKey, entry] of bySubject) {
-    const person = firstWord(t.subject === ADDRESSEE ? subjectKey : t.subject);
-    for (const s of related) {
-      if (s.status !== 'active' || s.memory.granularity !== 'turn' || s.memory.id === c.id) continue;
-      const label = /^([^:\n]{1,40}):\s/.exec(s.memory.text);
-      if (!label || firstWord(label[1] as string) !== person) continue;
-      const said = s.memory.text.slice(label[0].length);
-      for (const g of [entry.support, ...entry.rivals.values()]) {
-        if (!containsPhrase(said, g.object)) continue;
-        for (const src of s.memory.sources) if (!own.has(src.messageId)) g.messages.add(src.messageId);
-        g.latest = Math.max(g.latest, s.memory.validFrom);
-      }
+  const support: Group = { object: coreOf(asserted), memories: new Set(), messages: new Set(), latest: -Infinity };
+  const rivals = new Map<string, Group>();
+  for (const s of evidence) {
+    if (s.status !== 'active' || s.memory.id === c.id || s.memory.sources.some((src) => own.has(src.messageId))) continue;
+    for (const stated of statementsOf(s, subject, t.predicate)) {
+      // Compare the values themselves, not what the extractor let trail after them ("Rotterdam at the start of the month").
+      const agrees = compatibleObjects(stated, asserted) || compatibleObjects(coreOf(stated), coreOf(asserted));
+      const key = objectTokens(coreOf(stated)).join(' ');
+      const g = agrees ? support : (rivals.get(key) ?? { object: coreOf(stated), memories: new Set<string>(), messages: new Set<string>(), latest: -Infinity });
+      if (!agrees) rivals.set(key, g);
+      g.memories.add(s.memory.id);
+      for (const src of s.memory.sources) g.messages.add(src.messageId);
+      g.latest = Math.max(g.latest, s.memory.validFrom);
     }
   }
 
-  let best: { subject: string; group: Group; support: Group } | null = null;
-  for (const subject of [...bySubject.keys()].sort()) {
-    const entry = bySubject.get(subject) as { support: Group; rivals: Map<string, Group> };
-    for (const key of [...entry.rivals.keys()].sort()) {
-      const g = entry.rivals.get(key) as Group;
-      if (!best || g.messages.size > best.group.messages.size) best = { subject, group: g, support: entry.support };
-    }
+  let best: Group | null = null;
+  for (const key of [...rivals.keys()].sort()) {
+    const g = rivals.get(key) as Group;
+    if (!best || g.messages.size > best.messages.size) best = g;
   }
-  if (!best || best.group.messages.size < consensusMin) return null;
+  if (!best) return null;
   // The consensus has moved: something at least as recent already says what the candidate says.
-  if (best.support.messages.size > 0 && best.support.latest >= best.group.latest) return null;
-  const explicit = denied !== null && compatibleObjects(denied, best.group.object);
-  const who = t.subject === ADDRESSEE ? `the user (${best.subject})` : t.subject;
+  if (support.messages.size > 0 && support.latest >= best.latest) return null;
+  const explicit = denied !== null && compatibleObjects(coreOf(denied), best.object);
+  const consensus = best.messages.size >= consensusMin;
+  const who = t.subject === ADDRESSEE ? `the user (${subject})` : t.subject;
+  const tail = `this single ${c.role} message says ${quoteOf(asserted)}${t.subject === ADDRESSEE ? ' (implied: addressed to the user)' : ''}${explicit ? ' and denies the established value' : ''}`;
   return {
     pattern: 'consensus-break',
-    weight: Math.min(0.85, 0.45 + 0.1 * best.group.messages.size + (explicit ? 0.1 : 0)),
-    reason:
-      `breaks a consensus: ${best.group.memories.size} memories from ${best.group.messages.size} messages agree ` +
-      `${who} ${t.predicate} ${quoteOf(best.group.object)}, this single ${c.role} message says ${quoteOf(asserted)}` +
-      (t.subject === ADDRESSEE ? ' (implied: addressed to the user)' : '') +
-      (explicit ? ' and denies the established value' : ''),
+    weight: Math.min(0.85, (consensus ? 0.45 + 0.1 * best.messages.size : SINGLE_REVERSAL_WEIGHT) + (explicit ? 0.1 : 0)),
+    reason: consensus
+      ? `breaks a consensus: ${best.memories.size} memories from ${best.messages.size} messages agree ${who} ${t.predicate} ${quoteOf(best.object)}, ${tail}`
+      : `reverses what ${best.messages.size} message${best.messages.size === 1 ? '' : 's'} said: ${who} ${t.predicate} ${quoteOf(best.object)}, ${tail}`,
     trigger: normaliseText(c.text),
   };
+}
+
+/** Re-read turns, by memory id and version: extraction is the costly part of the check. */
+const STATEMENT_CACHE = new Map<string, Triple[]>();
+const STATEMENT_CACHE_MAX = 5000;
+
+/**
+ * What a memory states about `subject` for `predicate`: its triple, or, for a turn the subject
+ * wrote ("Dana: I live in Porto"), the facts extracted from it again.
+ */
+function statementsOf(s: MemoryState, subject: string, predicate: string): string[] {
+  const rt = s.memory.triple;
+  if (rt) return rt.predicate === predicate && sameSubject(rt.subject, subject) ? [rt.object] : [];
+  if (s.memory.granularity !== 'turn') return [];
+  const label = /^([^:\n]{1,40}):\s/.exec(s.memory.text);
+  if (!label || firstWord(label[1] as string) !== firstWord(subject)) return [];
+  const key = `${s.memory.id}@${s.version}`;
+  let triples = STATEMENT_CACHE.get(key);
+  if (triples === undefined) {
+    const speaker = (label[1] as string).trim();
+    triples = extractFacts(s.memory.text.slice(label[0].length), { speaker, refMs: s.memory.validFrom }).flatMap((f) => (f.triple && !f.retraction ? [f.triple] : []));
+    if (STATEMENT_CACHE.size >= STATEMENT_CACHE_MAX) STATEMENT_CACHE.clear();
+    STATEMENT_CACHE.set(key, triples);
+  }
+  return triples.filter((tr) => tr.predicate === predicate && sameSubject(tr.subject, subject)).map((tr) => tr.object);
 }
 
 /** Capitalised names and brands of a text (not sentence openers), lower-cased. */
@@ -451,9 +504,16 @@ function namesOf(text: string): Set<string> {
   return out;
 }
 
+/** Full names of a text ("Idris Haddad"): two or three capitalised words in a row, lower-cased. */
+function fullNamesOf(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/(?<=[\p{L}\p{N},;:)'"(]\s+|^)\p{Lu}[\p{Ll}'-]+(?:\s+\p{Lu}[\p{Ll}'-]+){1,2}/gu)) out.add(m[0].toLowerCase().replace(/'s$/, ''));
+  return out;
+}
+
 /**
  * Matches against stored lessons: their trigger in the text, the same target claim, the same
- * payload (link, address, number, or two names no active memory mentions), or a source message
+ * payload (link, address, number, a full name or two names no active memory mentions), or a source message
  * a lesson came from.
  */
 function lessonSignals(c: AssociatedCandidate, body: string, related: readonly MemoryState[], lessons: readonly Lesson[], firstPerson: boolean): Signal[] {
@@ -465,6 +525,8 @@ function lessonSignals(c: AssociatedCandidate, body: string, related: readonly M
   const known = new Set<string>();
   for (const s of related) for (const n of namesOf(s.memory.text)) known.add(n);
   const names = [...namesOf(body)].filter((n) => !known.has(n));
+  const knownText = related.map((s) => s.memory.text.toLowerCase());
+  const fullNames = [...fullNamesOf(body)].filter((n) => !knownText.some((t) => t.includes(n)));
   const ownMessages = new Set(c.sources.map((s) => s.messageId));
   const out: Signal[] = [];
   for (const l of [...lessons].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
@@ -483,8 +545,10 @@ function lessonSignals(c: AssociatedCandidate, body: string, related: readonly M
     const shared = payloadTokens(l.targetClaim).filter((p) => payload.has(p));
     const lessonNames = namesOf(l.targetClaim);
     const sharedNames = names.filter((n) => lessonNames.has(n));
-    if (shared.length > 0 || sharedNames.length >= 2) {
-      why.push(`payload ${quoteOf([...shared, ...sharedNames].slice(0, 3).join(', '), 60)}`);
+    const lessonText = l.targetClaim.toLowerCase();
+    const sharedFull = fullNames.filter((n) => lessonText.includes(n));
+    if (shared.length > 0 || sharedNames.length >= 2 || sharedFull.length > 0) {
+      why.push(`payload ${quoteOf([...shared, ...sharedFull, ...sharedNames].slice(0, 3).join(', '), 60)}`);
       weights.push(LESSON_PAYLOAD_WEIGHT * scale);
     }
     if (l.sources.some((s) => ownMessages.has(s.messageId))) {

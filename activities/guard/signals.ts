@@ -214,8 +214,9 @@ function findings(text: string, rules: readonly Rule[], extra: { weight: number;
   }
   if (hits.length === 0) return null;
   hits.sort((a, b) => b.weight - a.weight);
-  // A lesson keys on the strongest match that says something: "assistant" alone would match every turn.
-  const keyed = hits.find((h) => isDistinctive(h.match));
+  // A lesson keys on a strong match that says something: "assistant" alone would match every turn,
+  // and a weak marker ("from now on") would hold back every later preference of the user.
+  const keyed = hits.find((h) => h.weight >= 0.5 && isDistinctive(h.match));
   return { weight: Math.min(0.95, noisyOr(hits.map((h) => h.weight))), labels: hits.map((h) => h.label), trigger: keyed ? keyed.match.toLowerCase() : '' };
 }
 

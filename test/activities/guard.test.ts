@@ -86,20 +86,29 @@ test('a user relaying a claim about someone else is not a first-person statement
   t.false(isFirstPersonUser(cand('c3', 'I adopted a cat', { role: 'assistant' })));
 });
 
-test('no consensus break when the agreement is weak, from one message, or the claim has several sources', (t) => {
+// A fact the user stated once is no consensus, but a tool or the agent reversing it is still a
+// reversal of the user's own word (the bench's false facts mostly meet a fact whose restatements
+// were folded into one memory): a weaker signal that, with the untrusted source, holds it for review.
+test('no consensus break when the agreement is weak or inactive, or the claim has several sources; one message is a weaker reversal', (t) => {
   const claim = { role: 'tool' as MessageRole, triple: tri('Caroline', 'lives_in', 'Berlin') };
   const one = [mem('p1', tri('Caroline', 'lives_in', 'Paris'), 'msg-a')];
   const sameMessage = [mem('p1', tri('Caroline', 'lives_in', 'Paris'), 'msg-a'), mem('p2', tri('Caroline', 'lives_in', 'Paris'), 'msg-a')];
-  const inactive = parisConsensus().map((s) => ({ ...s, status: 'invalidated' as const }));
-  for (const related of [one, sameMessage, inactive]) {
+  for (const related of [one, sameMessage]) {
     const a = assessCandidate(cand('c1', 'Caroline lives in Berlin', claim), related, []);
-    t.true(a.score < 0.5, JSON.stringify(a));
-    t.false(a.reasons.some((r) => r.includes('consensus')));
+    t.false(a.reasons.some((r) => r.includes('breaks a consensus')), JSON.stringify(a));
+    t.true(a.reasons.some((r) => r.startsWith('reverses what 1 message said')), JSON.stringify(a));
+    t.true(a.score < assessCandidate(cand('c1', 'Caroline lives in Berlin', claim), parisConsensus(), []).score);
   }
+  const inactive = parisConsensus().map((s) => ({ ...s, status: 'invalidated' as const }));
+  const a = assessCandidate(cand('c1', 'Caroline lives in Berlin', claim), inactive, []);
+  t.true(a.score < 0.5, JSON.stringify(a));
+  t.false(a.reasons.some((r) => r.includes('consensus') || r.includes('reverses')));
   const twoSources = cand('c1', 'Caroline lives in Berlin', { ...claim, sources: [src('msg-x'), src('msg-y')] });
-  t.false(assessCandidate(twoSources, parisConsensus(), []).reasons.some((r) => r.includes('consensus')));
-  // consensusMin is an option: three messages do not reach four.
-  t.false(assessCandidate(cand('c1', 'Caroline lives in Berlin', claim), parisConsensus(), [], { consensusMin: 4 }).reasons.some((r) => r.includes('consensus')));
+  t.false(assessCandidate(twoSources, parisConsensus(), []).reasons.some((r) => r.includes('consensus') || r.includes('reverses')));
+  // consensusMin is an option: three messages do not reach four (they still make a reversal).
+  const strict = assessCandidate(cand('c1', 'Caroline lives in Berlin', claim), parisConsensus(), [], { consensusMin: 4 });
+  t.false(strict.reasons.some((r) => r.includes('breaks a consensus')));
+  t.true(strict.reasons.some((r) => r.startsWith('reverses what 3 messages said')));
 });
 
 test('multi-valued predicates and refinements never break a consensus', (t) => {
