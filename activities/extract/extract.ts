@@ -218,9 +218,12 @@ export function extract(input: ExtractInput, options: Partial<ExtractOptions> = 
     if (unit) candidates = [...candidates.filter((c) => c.id !== unit.id), unit];
     buffer = withoutSession(buffer, sessionId);
   };
-  // Candidates of this batch from a message that is retired later in the same batch never leave it.
+  // Candidates of this batch from a message that is retired later in the same batch never leave it;
+  // nor does a session summary already built from it (it would quote the retired words).
   const dropPendingOfMessage = (messageId: string): void => {
-    candidates = candidates.filter((c) => c.granularity === 'session' || c.sources[0]?.messageId !== messageId);
+    candidates = candidates.filter((c) =>
+      c.granularity === 'session' ? !c.sources.some((s) => s.messageId === messageId) : c.sources[0]?.messageId !== messageId,
+    );
   };
 
   for (const pe of input.events) {
