@@ -355,7 +355,8 @@ export class Engine implements MemoryService {
     const total = await this.projectors.lag();
     let done = 0;
     for (;;) {
-      const n = await this.projectors.catchUp();
+      // Bigger fetches than live catch-up (4096 records): fewer transactions, same result.
+      const n = await this.projectors.catchUp(undefined, 4096);
       if (n === 0) break;
       done += n;
       onProgress?.(done, total);

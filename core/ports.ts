@@ -168,7 +168,25 @@ export interface VectorIndex {
   searchDense(scope: Scope, vector: readonly number[], k: number, filter?: SearchFilter): Promise<ScoredId[]>;
   /** Keyword search (BM25). */
   searchText(scope: Scope, query: string, k: number, filter?: SearchFilter): Promise<ScoredId[]>;
+  /** Optional: how many documents match `filter`, counting no further than `limit` (cheaper than a KNN probe). */
+  countAtMost?(scope: Scope, limit: number, filter?: SearchFilter): Promise<number>;
+  /** Optional: a projector batch of writes in one transaction (same result as the single calls in order). */
+  applyWrites?(writes: readonly VectorWrite[]): void | Promise<void>;
 }
+
+/** One write of a projector batch (the VectorIndex port's upsert, setStatus and remove, for one scope). */
+export type VectorWrite =
+  | { readonly op: 'upsert'; readonly scope: Scope; readonly doc: VectorDoc }
+  | {
+      readonly op: 'status';
+      readonly scope: Scope;
+      readonly id: string;
+      readonly status: MemoryStatus;
+      readonly validTo: number | null;
+      readonly supersededAt: number | null;
+    }
+  | { readonly op: 'remove'; readonly scope: Scope; readonly id: string };
+
 
 // ---------------------------------------------------------------- MemoryStore
 
@@ -301,6 +319,8 @@ export interface MemoryGraph {
   related(scope: Scope, memoryIds: readonly string[], limit: number): Promise<ScoredId[]>;
   /** Entities of a user, most mentioned first. */
   entities(scope: Scope, limit: number): Promise<{ name: string; mentions: number }[]>;
+  /** Optional: a projector batch of operations in one transaction (same result as the single calls in order). */
+  applyOps?(ops: readonly GraphOp[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -311,3 +331,17 @@ export interface CheckpointStore {
   checkpoint(projector: string, topic: string, partition: number): Promise<number>;
   saveCheckpoint(projector: string, topic: string, partition: number, nextOffset: number): Promise<void>;
 }
+
+/** One graph write, as the projector derives it from a memory event. */
+export type GraphOp =
+  | { readonly op: 'upsert'; readonly scope: Scope; readonly memory: GraphMemory }
+  | {
+      readonly op: 'status';
+      readonly scope: Scope;
+      readonly memoryId: string;
+      readonly status: MemoryStatus;
+      readonly validTo: number | null;
+      readonly supersededAt: number | null;
+    }
+  | { readonly op: 'link'; readonly scope: Scope; readonly memoryId: string; readonly links: readonly AssociationLink[] }
+  | { readonly op: 'remove'; readonly scope: Scope; readonly memoryId: string };

@@ -13,6 +13,7 @@ import { DataDirError, StorageError } from '../../core/errors.js';
 import type { CypherParams, CypherRow, CypherRunner, PropertyType } from '../graph/cypher.js';
 import { GRAPH_SCHEMA } from '../graph/cypher.js';
 import { CypherMemoryGraph } from '../graph/cypher-graph.js';
+import { applyGraphOps, type GraphOp } from './graph-batch.js';
 
 /** The database file inside the graph directory. */
 export const GRAPH_FILE = 'graph.lbug';
@@ -119,6 +120,27 @@ export class LadybugMemoryGraph extends CypherMemoryGraph {
     openPaths.add(path);
     const sizes = { bufferPool: opts.bufferPoolBytes ?? DEFAULT_BUFFER_POOL, maxBytes: opts.maxBytes ?? DEFAULT_MAX_SIZE };
     return new LadybugMemoryGraph(db, conn, path, sizes, opts.onStatement);
+  }
+
+  /**
+   * Drops every memory, entity and message (before a rebuild), keeping checkpoints: the tables are
+   * dropped and created again, far faster than deleting every node and edge one by one.
+   */
+  override async clear(): Promise<void> {
+    await this.exclusive(async () => {
+      this.statements.clear();
+      for (const rel of Object.keys(GRAPH_SCHEMA.rels)) await this.raw(`DROP TABLE IF EXISTS ${rel}`);
+      for (const node of Object.keys(GRAPH_SCHEMA.nodes)) if (node !== 'Checkpoint') await this.raw(`DROP TABLE IF EXISTS ${node}`);
+      for (const ddl of ladybugSchema()) await this.raw(ddl);
+    });
+    // The shared statements still run, now over empty tables: they stay the ones Neo4j runs.
+    await super.clear();
+  }
+
+  /** Applies a projector batch of operations in one transaction, new memories and links in bulk (graph-batch.ts). */
+  applyOps(ops: readonly GraphOp[]): Promise<void> {
+    if (ops.length === 0) return Promise.resolve();
+    return this.write('applyOps', (tx) => applyGraphOps(tx, ops));
   }
 
   /**

@@ -693,8 +693,12 @@ function encodeEmbedding(embedding: readonly number[]): Buffer {
 
 function decodeEmbedding(blob: Buffer | null): number[] {
   if (blob === null) return [];
-  // Copy: a Buffer slice need not be 8-byte aligned, which a Float64Array view requires.
-  return Array.from(new Float64Array(Uint8Array.from(blob).buffer));
+  const n = blob.byteLength >> 3;
+  // A view when the Buffer is 8-byte aligned (a Float64Array needs that), else a copy first.
+  const doubles = blob.byteOffset % 8 === 0 ? new Float64Array(blob.buffer, blob.byteOffset, n) : new Float64Array(Uint8Array.from(blob).buffer);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = doubles[i] as number;
+  return out;
 }
 
 /** The read model of a row; null for a tombstone. */

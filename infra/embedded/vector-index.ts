@@ -8,7 +8,7 @@ import type { Statement } from 'better-sqlite3';
 import { ValidationError } from '../../core/errors.js';
 import { GRANULARITIES, MEMORY_KINDS, MEMORY_STATUSES } from '../../core/model.js';
 import type { MemoryStatus } from '../../core/model.js';
-import type { ScoredId, SearchFilter, VectorDoc, VectorIndex } from '../../core/ports.js';
+import type { ScoredId, SearchFilter, VectorDoc, VectorIndex, VectorWrite } from '../../core/ports.js';
 import { assertScopeId, scopeKey } from '../../core/scope.js';
 import type { Scope } from '../../core/scope.js';
 import { sqliteError } from '../sqlite/open.js';
@@ -48,6 +48,8 @@ interface Clause {
   readonly sql: string;
   readonly params: unknown[];
 }
+
+export type { VectorWrite };
 
 /** SqliteVectorIndex implements VectorIndex over sqlite-vec and FTS5 in `memory.db`. */
 export class SqliteVectorIndex implements VectorIndex {
@@ -139,22 +141,52 @@ export class SqliteVectorIndex implements VectorIndex {
   /** Deletes documents from every table (vectors, text, mapping). Unknown ids are ignored. */
   async remove(scope: Scope, ids: readonly string[]): Promise<void> {
     const key = checkedScopeKey(scope);
-    const s = this.stmts;
     let removed = 0;
     this.run(() =>
       this.db.transaction(() => {
-        for (const id of ids) {
-          const doc = s.findDoc.get(key, id);
-          if (doc === undefined) continue;
-          const docId = BigInt(doc.doc_id);
-          s.deleteVec.run(docId);
-          s.deleteText.run(docId);
-          s.deleteDoc.run(docId);
-          removed++;
-        }
+        for (const id of ids) removed += this.removeOne(key, id);
       })(),
     );
     // Removal is erasure: move the zeroed pages out of the WAL so no old page image keeps the text.
+    if (removed > 0) this.run(() => this.db.pragma('wal_checkpoint(TRUNCATE)'));
+  }
+
+  private removeOne(key: string, id: string): number {
+    const s = this.stmts;
+    const doc = s.findDoc.get(key, id);
+    if (doc === undefined) return 0;
+    const docId = BigInt(doc.doc_id);
+    s.deleteVec.run(docId);
+    s.deleteText.run(docId);
+    s.deleteDoc.run(docId);
+    return 1;
+  }
+
+  /**
+   * Applies a projector batch in order, in one transaction (one commit instead of one per event),
+   * with the same checks and effects as the port methods one by one.
+   */
+  applyWrites(writes: readonly VectorWrite[]): void {
+    const prepared = writes.map((w) => {
+      const key = checkedScopeKey(w.scope);
+      if (w.op === 'upsert') validateDoc(w.doc, this.dimensions);
+      else if (w.op === 'status') {
+        assertOneOf('status', w.status, MEMORY_STATUSES);
+        assertTime('validTo', w.validTo);
+        assertTime('supersededAt', w.supersededAt);
+      }
+      return { key, w };
+    });
+    let removed = 0;
+    this.run(() =>
+      this.db.transaction(() => {
+        for (const { key, w } of prepared) {
+          if (w.op === 'upsert') this.upsertOne(key, w.doc);
+          else if (w.op === 'status') this.setStatusOne(key, w.id, w.status, w.validTo, w.supersededAt);
+          else removed += this.removeOne(key, w.id);
+        }
+      })(),
+    );
     if (removed > 0) this.run(() => this.db.pragma('wal_checkpoint(TRUNCATE)'));
   }
 
@@ -170,18 +202,18 @@ export class SqliteVectorIndex implements VectorIndex {
     assertOneOf('status', status, MEMORY_STATUSES);
     assertTime('validTo', validTo);
     assertTime('supersededAt', supersededAt);
+    this.run(() => this.db.transaction(() => this.setStatusOne(key, id, status, validTo, supersededAt))());
+  }
+
+  private setStatusOne(key: string, id: string, status: MemoryStatus, validTo: number | null, supersededAt: number | null): void {
     const s = this.stmts;
-    this.run(() =>
-      this.db.transaction(() => {
-        const doc = s.findDoc.get(key, id);
-        if (doc === undefined) return;
-        const docId = BigInt(doc.doc_id);
-        const to = BigInt(validTo ?? FAR_FUTURE);
-        const sup = BigInt(supersededAt ?? FAR_FUTURE);
-        s.setDocStatus.run(status, to, sup, docId);
-        s.setVecStatus.run(status, to, sup, docId);
-      })(),
-    );
+    const doc = s.findDoc.get(key, id);
+    if (doc === undefined) return;
+    const docId = BigInt(doc.doc_id);
+    const to = BigInt(validTo ?? FAR_FUTURE);
+    const sup = BigInt(supersededAt ?? FAR_FUTURE);
+    s.setDocStatus.run(status, to, sup, docId);
+    s.setVecStatus.run(status, to, sup, docId);
   }
 
   /** Nearest neighbours by cosine similarity (score = 1 - cosine distance), filters inside the KNN. */
@@ -217,13 +249,30 @@ export class SqliteVectorIndex implements VectorIndex {
     const limit = Number.isFinite(k) ? Math.max(0, Math.floor(k)) : 0;
     const where = metadataClause(filter, 'd.');
     if (match === null || limit === 0 || where === null) return [];
+    // The scope is checked on vec_docs, the mapping every FTS row joins (rowid = doc_id, written
+    // with the same scope): reading FTS5's unindexed scope column too would cost a content-table
+    // lookup per matching row, most of the query when a word matches much of the index.
     const sql =
       `SELECT d.memory_id AS id, -bm25(fts_memories) AS score
        FROM fts_memories JOIN vec_docs d ON d.doc_id = fts_memories.rowid
-       WHERE fts_memories MATCH ? AND fts_memories.scope = ? AND d.scope = ?${where.sql}
+       WHERE fts_memories MATCH ? AND d.scope = ?${where.sql}
        ORDER BY bm25(fts_memories), d.memory_id
        LIMIT ?`;
-    return this.run(() => this.statement(sql).all(match, key, key, ...where.params, limit) as ScoredId[]);
+    return this.run(() => this.statement(sql).all(match, key, ...where.params, limit) as ScoredId[]);
+  }
+
+  /**
+   * How many documents of a scope pass `filter`, counting no further than `limit` (an index walk
+   * that stops early, instead of a KNN over every vector). Counts zero vectors too, which a KNN
+   * leaves out.
+   */
+  async countAtMost(scope: Scope, limit: number, filter?: SearchFilter): Promise<number> {
+    const key = checkedScopeKey(scope);
+    const where = metadataClause(filter, '');
+    const cap = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
+    if (cap === 0 || where === null) return 0;
+    const sql = `SELECT count(*) AS n FROM (SELECT 1 FROM vec_docs WHERE scope = ?${where.sql} LIMIT ?)`;
+    return this.run(() => (this.statement(sql).get(key, ...where.params, cap) as { n: number }).n);
   }
 
   /** Deletes every document of every scope (before a replay rebuilds the index). */

@@ -21,9 +21,14 @@ export class UseLiteEmbedder implements Embedder {
   async embed(texts: readonly string[]): Promise<number[][]> {
     if (texts.length === 0) return [];
     const model = await this.load();
-    const out: number[][] = [];
-    for (let i = 0; i < texts.length; i += BATCH) {
-      const batch = texts.slice(i, i + BATCH).map((t) => (t.trim() === '' ? '.' : t));
+    // A batch costs as much as its longest text times its size (shorter ones are padded), so texts
+    // go to the model shortest first: one session summary no longer makes 31 short turns cost as
+    // much as it does. A text's vector does not depend on its batch mates (beyond float rounding).
+    const order = texts.map((_, i) => i).sort((a, b) => (texts[a] as string).length - (texts[b] as string).length || a - b);
+    const out: number[][] = new Array<number[]>(texts.length);
+    for (let i = 0; i < order.length; i += BATCH) {
+      const slots = order.slice(i, i + BATCH);
+      const batch = slots.map((j) => texts[j] as string).map((t) => (t.trim() === '' ? '.' : t));
       this.calls++;
       let vectors: number[][];
       try {
@@ -36,7 +41,9 @@ export class UseLiteEmbedder implements Embedder {
           retriable: false,
         });
       }
-      for (const v of vectors) out.push(v.map((x) => Math.fround(x)));
+      vectors.forEach((v, k) => {
+        out[slots[k] as number] = v.map((x) => Math.fround(x));
+      });
     }
     return out;
   }

@@ -106,6 +106,16 @@ async function queryVector(embedder: Embedder, query: AnalysedQuery, form: Retri
   return mean.map((x) => x / norm);
 }
 
+/**
+ * How many memories a dense search over `filter` could return, up to `limit`: what a KNN probe
+ * with k = `limit` returns, by a count that stops early where the index offers one. A KNN skips
+ * zero vectors; no embedder produces one, and a zero query vector (similar to nothing) takes the probe.
+ */
+async function historySize(vectors: VectorIndex, scope: Scope, vector: readonly number[], limit: number, filter: SearchFilter): Promise<number> {
+  if (vectors.countAtMost && vector.some((x) => x !== 0)) return vectors.countAtMost(scope, limit, filter);
+  return (await vectors.searchDense(scope, vector, limit, filter)).length;
+}
+
 /** Ranks a user's memories for `text`: the best `k`, best first. */
 export async function retrieve(
   deps: RetrievalDeps,
@@ -123,8 +133,7 @@ export async function retrieve(
   let depth = Math.max(k * tuning.depthFactor, tuning.minDepth);
   // Small-history mode (Convomem): a user with no more memories than the threshold has every one ranked.
   if (on('small_history') && on('dense') && depth < tuning.smallHistory) {
-    const probe = await deps.vectors.searchDense(scope, vector, tuning.smallHistory + 1, filter);
-    if (probe.length <= tuning.smallHistory) depth = tuning.smallHistory;
+    if ((await historySize(deps.vectors, scope, vector, tuning.smallHistory + 1, filter)) <= tuning.smallHistory) depth = tuning.smallHistory;
   }
   const granularities = filter.granularities ?? GRANULARITIES;
   const keywordText = query.keywords.length > 0 ? query.keywords.join(' ') : query.text;

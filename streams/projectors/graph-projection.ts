@@ -1,5 +1,5 @@
 import type { MemoryEvent } from '../../core/model.js';
-import type { CheckpointStore, GraphMemory, MemoryGraph } from '../../core/ports.js';
+import type { CheckpointStore, GraphMemory, GraphOp, MemoryGraph } from '../../core/ports.js';
 import type { Scope } from '../../core/scope.js';
 import type { PositionedMemoryEvent, Projection } from './projection.js';
 
@@ -23,6 +23,30 @@ export function graphMemoryOf(event: MemoryEvent): GraphMemory | null {
   };
 }
 
+/** Pure: the graph operation of a memory event, or null when it changes nothing in the graph. */
+export function graphOpOf(event: MemoryEvent): GraphOp | null {
+  const scope: Scope = { tenantId: event.tenantId, userId: event.userId };
+  const p = event.payload;
+  const memory = graphMemoryOf(event);
+  if (memory) return { op: 'upsert', scope, memory };
+  switch (p.type) {
+    case 'MemoryInvalidated':
+      return { op: 'status', scope, memoryId: p.memoryId, status: 'invalidated', validTo: p.validTo, supersededAt: p.supersededAt };
+    case 'MemoryRestored':
+      return { op: 'status', scope, memoryId: p.memoryId, status: 'active', validTo: null, supersededAt: null };
+    case 'MemoryReleased':
+      return { op: 'status', scope, memoryId: p.memoryId, status: p.approved ? 'active' : 'rejected', validTo: null, supersededAt: null };
+    case 'MemoryArchived':
+      return { op: 'status', scope, memoryId: p.memoryId, status: 'archived', validTo: null, supersededAt: null };
+    case 'MemoryForgotten':
+      return { op: 'remove', scope, memoryId: p.memoryId };
+    case 'ClusterAssigned':
+      return p.links.length > 0 ? { op: 'link', scope, memoryId: p.memoryId, links: p.links } : null;
+    default:
+      return null;
+  }
+}
+
 /** Projects memory events into the MemoryGraph; effect first, then checkpoint (idempotent MERGEs). */
 export class GraphProjection implements Projection {
   readonly name = 'memory-graph';
@@ -33,24 +57,20 @@ export class GraphProjection implements Projection {
   ) {}
 
   async apply(events: readonly PositionedMemoryEvent[]): Promise<void> {
-    let erased = false;
-    for (const { event } of events) {
-      const scope: Scope = { tenantId: event.tenantId, userId: event.userId };
-      const p = event.payload;
-      const memory = graphMemoryOf(event);
-      if (memory) await this.graph.upsertMemory(scope, memory);
-      else if (p.type === 'MemoryInvalidated') await this.graph.setStatus(scope, p.memoryId, 'invalidated', p.validTo, p.supersededAt);
-      else if (p.type === 'MemoryRestored') await this.graph.setStatus(scope, p.memoryId, 'active', null, null);
-      else if (p.type === 'MemoryReleased') await this.graph.setStatus(scope, p.memoryId, p.approved ? 'active' : 'rejected', null, null);
-      else if (p.type === 'MemoryArchived') await this.graph.setStatus(scope, p.memoryId, 'archived', null, null)
-      else if (p.type === 'MemoryForgotten') {
-        await this.graph.removeMemory(scope, p.memoryId);
-        erased = true;
+    const ops = events.flatMap(({ event }) => graphOpOf(event) ?? []);
+    if (this.graph.applyOps) {
+      // One transaction and a few bulk statements for the whole batch (same result as one by one).
+      await this.graph.applyOps(ops);
+    } else {
+      for (const op of ops) {
+        if (op.op === 'upsert') await this.graph.upsertMemory(op.scope, op.memory);
+        else if (op.op === 'status') await this.graph.setStatus(op.scope, op.memoryId, op.status, op.validTo, op.supersededAt);
+        else if (op.op === 'link') await this.graph.link(op.scope, op.memoryId, op.links);
+        else await this.graph.removeMemory(op.scope, op.memoryId);
       }
-      else if (p.type === 'ClusterAssigned' && p.links.length > 0) await this.graph.link(scope, p.memoryId, p.links);
     }
     // An engine that keeps deleted bytes in its pages rewrites itself, so erasure leaves no trace.
-    if (erased) await this.graph.compact?.();
+    if (ops.some((o) => o.op === 'remove')) await this.graph.compact?.();
   }
 
   async reset(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { MemoryEvent } from '../../core/model.js';
-import type { CheckpointStore, VectorDoc, VectorIndex } from '../../core/ports.js';
+import type { CheckpointStore, VectorDoc, VectorIndex, VectorWrite } from '../../core/ports.js';
 import type { Scope } from '../../core/scope.js';
 import type { PositionedMemoryEvent, Projection } from './projection.js';
 
@@ -59,6 +59,19 @@ export class VectorProjection implements Projection {
   ) {}
 
   async apply(events: readonly PositionedMemoryEvent[]): Promise<void> {
+    if (this.vectors.applyWrites) {
+      const writes: VectorWrite[] = [];
+      for (const { event } of events) {
+        const scope: Scope = { tenantId: event.tenantId, userId: event.userId };
+        const op = vectorOpOf(event);
+        if (op.op === 'upsert') writes.push({ op: 'upsert', scope, doc: op.doc });
+        else if (op.op === 'status') writes.push({ op: 'status', scope, id: op.id, status: op.status, validTo: op.validTo, supersededAt: op.supersededAt });
+        else if (op.op === 'remove') writes.push({ op: 'remove', scope, id: op.id });
+      }
+      // One transaction per batch instead of one per event.
+      if (writes.length > 0) await this.vectors.applyWrites(writes);
+      return;
+    }
     for (const { event } of events) {
       const scope: Scope = { tenantId: event.tenantId, userId: event.userId };
       const op = vectorOpOf(event);

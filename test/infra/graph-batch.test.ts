@@ -1,0 +1,176 @@
+/**
+ * The batched graph writes the projector uses (infra/embedded/graph-batch.ts, a fix from the
+ * performance work) must leave exactly the graph that the one-by-one port calls leave: same nodes,
+ * properties and edges, for a sequence with shared entities, links to memories created before and
+ * after them, rewrites, status changes and erasures.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import fc from 'fast-check';
+import lbug from '@ladybugdb/core';
+import { scopeOf } from '../../core/scope.js';
+import { planGraphSteps, type GraphOp } from '../../infra/embedded/graph-batch.js';
+import { GRAPH_FILE, LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
+import { graphMemoryFixture as mem } from '../helpers/fixtures.js';
+
+const a = scopeOf('t1', 'alice');
+const b = scopeOf('t2', 'bob');
+
+/** Two batches of operations, as two projector fetches would deliver them. */
+const BATCHES: GraphOp[][] = [
+  [
+    { op: 'upsert', scope: a, memory: mem('m1', ['Paris', 'Emma'], { triple: { subject: 'Alice', predicate: 'lives in', object: 'Paris' } }) },
+    { op: 'upsert', scope: a, memory: mem('m2', ['paris', 'Airbus'], { sourceMessageIds: ['msg-m1', 'msg-x'] }) },
+    // m3 does not exist yet: one by one, this link finds no target, so the batch must not create it.
+    { op: 'link', scope: a, memoryId: 'm2', links: [{ memoryId: 'm1', weight: 0.5 }, { memoryId: 'm3', weight: 0.25 }] },
+    { op: 'upsert', scope: a, memory: mem('m3', ['Emma'], { kind: 'preference' }) },
+    { op: 'link', scope: a, memoryId: 'm3', links: [{ memoryId: 'm1', weight: 1 }, { memoryId: 'm2', weight: 0.75 }] },
+    { op: 'link', scope: a, memoryId: 'm3', links: [{ memoryId: 'm1', weight: 0.125 }] },
+    { op: 'upsert', scope: b, memory: mem('m9', ['Paris'], { triple: { subject: 'Bob', predicate: 'works at', object: 'Nokia' } }) },
+    // A rewrite of a memory written earlier in the same batch takes the one-by-one path.
+    { op: 'upsert', scope: a, memory: mem('m1', ['Berlin'], { text: 'moved', triple: { subject: 'Alice', predicate: 'lives in', object: 'Berlin' } }) },
+    { op: 'status', scope: a, memoryId: 'm2', status: 'invalidated', validTo: 5_000, supersededAt: 6_000 },
+    { op: 'upsert', scope: a, memory: mem('m4', ['Emma', 'Berlin']) },
+    { op: 'link', scope: a, memoryId: 'm4', links: [{ memoryId: 'm3', weight: 0.5 }] },
+  ],
+  [
+    { op: 'upsert', scope: a, memory: mem('m5', ['Emma']) },
+    { op: 'remove', scope: a, memoryId: 'm3' },
+    { op: 'link', scope: a, memoryId: 'm5', links: [{ memoryId: 'm3', weight: 0.5 }, { memoryId: 'm4', weight: 2 }] },
+    { op: 'upsert', scope: a, memory: mem('m4', ['Emma'], { status: 'quarantined' }) },
+    { op: 'upsert', scope: b, memory: mem('m10', ['Nokia', 'Oslo'], { sourceMessageIds: ['msg-m9'] }) },
+  ],
+];
+
+/** Every node and edge of the database, as sorted JSON lines. */
+async function dump(dir: string): Promise<string[]> {
+  const db = new lbug.Database(path.join(dir, GRAPH_FILE));
+  const conn = new lbug.Connection(db);
+  const out: string[] = [];
+  const queries = [
+    'MATCH (n:Memory) RETURN n.key, n.tenant, n.user, n.text, n.kind, n.status, n.validFrom, n.validTo, n.recordedAt, n.supersededAt',
+    'MATCH (n:Entity) RETURN n.key, n.tenant, n.user, n.name',
+    'MATCH (n:Message) RETURN n.key, n.tenant, n.user, n.messageId',
+    'MATCH (x)-[r:MENTIONS]->(y) RETURN x.key, y.key',
+    'MATCH (x)-[r:SOURCED_FROM]->(y) RETURN x.key, y.key',
+    'MATCH (x)-[r:ASSOCIATED]->(y) RETURN x.key, y.key, r.weight',
+    'MATCH (x)-[r:RELATES]->(y) RETURN x.key, y.key, r.memoryId, r.predicate, r.status, r.validFrom, r.validTo, r.recordedAt, r.supersededAt',
+  ];
+  for (const [i, q] of queries.entries()) {
+    const result = await conn.query(q);
+    for (const r of Array.isArray(result) ? result : [result]) {
+      for (const row of await r.getAll()) out.push(`${i} ${JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
+      r.close();
+    }
+  }
+  await conn.close();
+  await db.close();
+  return out.sort();
+}
+
+test('a batch applied at once leaves the graph that one-by-one calls leave', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
+  try {
+    const one = await LadybugMemoryGraph.open(path.join(root, 'one'));
+    const bulk = await LadybugMemoryGraph.open(path.join(root, 'bulk'));
+    for (const batch of BATCHES) {
+      for (const op of batch) {
+        if (op.op === 'upsert') await one.upsertMemory(op.scope, op.memory);
+        else if (op.op === 'status') await one.setStatus(op.scope, op.memoryId, op.status, op.validTo, op.supersededAt);
+        else if (op.op === 'link') await one.link(op.scope, op.memoryId, op.links);
+        else await one.removeMemory(op.scope, op.memoryId);
+      }
+      await bulk.applyOps(batch);
+    }
+    await one.close();
+    await bulk.close();
+    const expected = await dump(path.join(root, 'one'));
+    t.true(expected.length > 20);
+    t.true(expected.some((l) => l.includes('"m2"') && l.includes('"m1"') && l.startsWith('5 ')), 'links were written');
+    t.deepEqual(await dump(path.join(root, 'bulk')), expected);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/** Applies the batches one op at a time to one graph and batch by batch to another; returns both dumps. */
+async function both(batches: readonly GraphOp[][]): Promise<[string[], string[]]> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
+  try {
+    const one = await LadybugMemoryGraph.open(path.join(root, 'one'));
+    const bulk = await LadybugMemoryGraph.open(path.join(root, 'bulk'));
+    for (const batch of batches) {
+      for (const op of batch) {
+        if (op.op === 'upsert') await one.upsertMemory(op.scope, op.memory);
+        else if (op.op === 'status') await one.setStatus(op.scope, op.memoryId, op.status, op.validTo, op.supersededAt);
+        else if (op.op === 'link') await one.link(op.scope, op.memoryId, op.links);
+        else await one.removeMemory(op.scope, op.memoryId);
+      }
+      await bulk.applyOps(batch);
+    }
+    await one.close();
+    await bulk.close();
+    return [await dump(path.join(root, 'one')), await dump(path.join(root, 'bulk'))];
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+test('random operation sequences: batched equals one by one (property)', async (t) => {
+  // One scope per memory id (ids are global keys), a few ids, entities and messages shared.
+  const ids = ['p0', 'p1', 'p2', 'p3', 'p4', 'q0'];
+  const scopeOfId = (id: string) => (id.startsWith('q') ? b : a);
+  const id = fc.constantFrom(...ids);
+  const op: fc.Arbitrary<GraphOp> = fc.oneof(
+    fc.record({ id, ents: fc.subarray(['Paris', 'paris', 'Emma', 'Oslo']), msg: fc.constantFrom('m1', 'm2', 'm3'), fact: fc.boolean(), status: fc.constantFrom('active' as const, 'quarantined' as const) }).map(
+      (r): GraphOp => ({
+        op: 'upsert',
+        scope: scopeOfId(r.id),
+        memory: mem(r.id, r.ents, { status: r.status, sourceMessageIds: [r.msg], triple: r.fact ? { subject: 'Emma', predicate: 'visits', object: 'Oslo' } : null }),
+      }),
+    ),
+    fc.record({ id, to: fc.array(fc.record({ memoryId: id, weight: fc.constantFrom(0.25, 0.5, 1, 2) }), { maxLength: 3 }) }).map(
+      (r): GraphOp => ({ op: 'link', scope: scopeOfId(r.id), memoryId: r.id, links: r.to }),
+    ),
+    id.map((x): GraphOp => ({ op: 'status', scope: scopeOfId(x), memoryId: x, status: 'invalidated', validTo: 5_000, supersededAt: 6_000 })),
+    id.map((x): GraphOp => ({ op: 'remove', scope: scopeOfId(x), memoryId: x })),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 2 }), async (batches) => {
+      const [expected, actual] = await both(batches);
+      return JSON.stringify(actual) === JSON.stringify(expected);
+    }),
+    { numRuns: 8, seed: 7 },
+  );
+  t.pass();
+});
+
+test('a memory from another scope is still refused in a batch', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
+  try {
+    const g = await LadybugMemoryGraph.open(root);
+    await g.applyOps([{ op: 'upsert', scope: a, memory: mem('shared', ['X']) }]);
+    await t.throwsAsync(g.applyOps([{ op: 'upsert', scope: b, memory: mem('shared', ['Y']) }]), { message: /another scope/ });
+    await g.close();
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('the plan closes a wave before a memory that a pending link names', (t) => {
+  const ops: GraphOp[] = [
+    { op: 'upsert', scope: a, memory: mem('x', []) },
+    { op: 'link', scope: a, memoryId: 'x', links: [{ memoryId: 'y', weight: 1 }] },
+    { op: 'upsert', scope: a, memory: mem('y', []) },
+    { op: 'upsert', scope: a, memory: mem('z', []) },
+    { op: 'status', scope: a, memoryId: 'z', status: 'archived', validTo: null, supersededAt: null },
+    { op: 'upsert', scope: a, memory: mem('old', []) },
+  ];
+  const steps = planGraphSteps(ops, new Set(['old']));
+  t.deepEqual(
+    steps.map((s) => (s.kind === 'wave' ? `wave ${s.fresh.map((f) => f.memory.id).join(',')}|${s.links.length}` : `single ${s.op.op}`)),
+    ['wave x|1', 'wave y,z|0', 'single status', 'single upsert'],
+  );
+});
