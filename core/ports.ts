@@ -170,6 +170,11 @@ export interface VectorIndex {
   searchText(scope: Scope, query: string, k: number, filter?: SearchFilter): Promise<ScoredId[]>;
   /** Optional: how many documents match `filter`, counting no further than `limit` (cheaper than a KNN probe). */
   countAtMost?(scope: Scope, limit: number, filter?: SearchFilter): Promise<number>;
+  /**
+   * Optional: keyword search for several granularities in one pass, the best `k` of each (the same
+   * lists as one `searchText` per granularity with `granularities: [g]`).
+   */
+  searchTextByGranularity?(scope: Scope, query: string, k: number, granularities: readonly Granularity[], filter?: SearchFilter): Promise<Map<Granularity, ScoredId[]>>;
   /** Optional: a projector batch of writes in one transaction (same result as the single calls in order). */
   applyWrites?(writes: readonly VectorWrite[]): void | Promise<void>;
 }

@@ -9,9 +9,10 @@ import { ConfigError, DataDirError, ValidationError } from '../../core/errors.js
 import type { CheckpointStore } from '../../core/ports.js';
 import { guardSqlite, openDatabase, sqliteError } from '../sqlite/open.js';
 import type { Db } from '../sqlite/open.js';
+import { ftsTags } from './fts-query.js';
 
 /** Bumped whenever the DDL below changes incompatibly; older files are migrated on open. */
-export const MEMORY_DB_SCHEMA_VERSION = 2;
+export const MEMORY_DB_SCHEMA_VERSION = 3;
 
 /** sqlite-vec's compile-time limit on vector dimensions (SQLITE_VEC_VEC0_MAX_DIMENSIONS). */
 const MAX_DIMENSIONS = 8192;
@@ -103,8 +104,24 @@ function createSchema(db: Db, dimensions: number): number {
       valid_to      INTEGER NOT NULL,
       recorded_at   INTEGER NOT NULL,
       superseded_at INTEGER NOT NULL,
+      -- Sign bits of the embedding (binary-codes.ts), for the first pass of dense search.
+      code          BLOB,
       UNIQUE (scope, memory_id)
     );
+
+    -- The embeddings again, by doc id, for exact rescoring of the binary pass's candidates: a
+    -- point read here costs a few µs, one from vec0's chunked storage tens.
+    CREATE TABLE IF NOT EXISTS vec_vectors (
+      doc_id    INTEGER PRIMARY KEY,
+      embedding BLOB NOT NULL
+    );
+
+    -- Bumped by every write to a scope's documents, so that an in-memory copy of its codes
+    -- (code-cache.ts) can tell when another connection changed them.
+    CREATE TABLE IF NOT EXISTS vec_scope_versions (
+      scope   TEXT PRIMARY KEY,
+      version INTEGER NOT NULL
+    ) WITHOUT ROWID;
 
     -- Memory store: current state, one row per memory (a tombstone after erasure).
     CREATE TABLE IF NOT EXISTS mem_memories (
@@ -191,6 +208,7 @@ function createSchema(db: Db, dimensions: number): number {
   `);
   migrateToV2(db);
   createVectorTables(db, dims);
+  migrateToV3(db);
   return dims;
 }
 
@@ -201,6 +219,36 @@ function migrateToV2(db: Db): void {
   if (!columns.has('last_touched_at')) {
     db.exec('ALTER TABLE mem_memories ADD COLUMN last_touched_at INTEGER');
     db.exec('UPDATE mem_memories SET last_touched_at = recorded_at');
+  }
+}
+
+/**
+ * Version 3 added binary codes (`vec_docs.code`, for the first pass of dense search) with the
+ * embeddings by doc id (`vec_vectors`, to rescore its candidates), the scope versions the
+ * in-memory copy of the codes checks, and the FTS `tags` column (scope token and
+ * granularity); files of version 2 get them here, from what they hold.
+ */
+function migrateToV3(db: Db): void {
+  const docColumns = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('vec_docs')").all().map((c) => c.name));
+  if (!docColumns.has('code')) {
+    db.exec('ALTER TABLE vec_docs ADD COLUMN code BLOB');
+    db.exec('UPDATE vec_docs SET code = (SELECT vec_quantize_binary(embedding) FROM vec_memories WHERE rowid = vec_docs.doc_id)');
+    db.exec('INSERT OR REPLACE INTO vec_vectors(doc_id, embedding) SELECT rowid, embedding FROM vec_memories');
+  }
+  const ftsColumns = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('fts_memories')").all().map((c) => c.name));
+  if (!ftsColumns.has('tags')) {
+    db.function('engram_fts_tags', { deterministic: true }, (scope: unknown, granularity: unknown) =>
+      ftsTags(String(scope), String(granularity) as Parameters<typeof ftsTags>[1]),
+    );
+    db.exec(`
+      CREATE VIRTUAL TABLE fts_memories_v3 USING fts5(text, scope UNINDEXED, tags, tokenize = 'porter unicode61 remove_diacritics 2');
+      INSERT INTO fts_memories_v3(rowid, text, scope, tags)
+        SELECT f.rowid, f.text, f.scope, engram_fts_tags(d.scope, d.granularity)
+        FROM fts_memories f JOIN vec_docs d ON d.doc_id = f.rowid;
+      DROP TABLE fts_memories;
+      ALTER TABLE fts_memories_v3 RENAME TO fts_memories;
+    `);
+    db.prepare(`INSERT INTO fts_memories(fts_memories, rank) VALUES ('secure-delete', 1)`).run();
   }
 }
 
@@ -220,9 +268,11 @@ export function createVectorTables(db: Db, dimensions: number): void {
       recorded_at INTEGER,
       superseded_at INTEGER
     );
+    -- tags: the scope's token and the granularity (fts-query.ts), weighted 0 by BM25.
     CREATE VIRTUAL TABLE IF NOT EXISTS fts_memories USING fts5(
       text,
       scope UNINDEXED,
+      tags,
       tokenize = 'porter unicode61 remove_diacritics 2'
     );
   `);

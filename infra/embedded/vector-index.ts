@@ -3,40 +3,48 @@
  * query, one partition per tenant/user) and keyword search with FTS5 (BM25), in `memory.db`.
  * Scoping is absolute: every query is constrained to one `scopeKey`, and ids are keyed per scope,
  * so one scope can neither read nor overwrite another's documents.
+ *
+ * Large histories take a faster dense path: sign-bit codes of every document, kept in memory per
+ * scope (code-cache.ts), rank candidates by Hamming distance, and the best few times k are
+ * rescored exactly with sqlite-vec. Keyword search intersects the words with the scope's and
+ * granularity's tags inside FTS5, and leaves out words in at least half of all rows, whose BM25
+ * weight FTS5 clamps to ~0 anyway.
  */
 import type { Statement } from 'better-sqlite3';
 import { ValidationError } from '../../core/errors.js';
 import { GRANULARITIES, MEMORY_KINDS, MEMORY_STATUSES } from '../../core/model.js';
-import type { MemoryStatus } from '../../core/model.js';
+import type { Granularity, MemoryStatus } from '../../core/model.js';
 import type { ScoredId, SearchFilter, VectorDoc, VectorIndex, VectorWrite } from '../../core/ports.js';
 import { assertScopeId, scopeKey } from '../../core/scope.js';
 import type { Scope } from '../../core/scope.js';
 import { sqliteError } from '../sqlite/open.js';
 import type { Db } from '../sqlite/open.js';
 import { assertOneOf, assertTime, assertVector, checkedInstant, clampK, validateDoc } from '../vector-checks.js';
+import { codeBytes, signCode } from './binary-codes.js';
+import { ScopeCodes, type CodeMeta, type CodeRow } from './code-cache.js';
+import { ftsTags, ftsTerms, scopedFtsMatch } from './fts-query.js';
 import { createVectorTables, dropVectorTables } from './memory-db.js';
 import type { MemoryDb } from './memory-db.js';
+
+export { toFtsQuery } from './fts-query.js';
 
 /** Stored for an open-ended `validTo` / `supersededAt`, so that `> t` holds for every real time. */
 export const FAR_FUTURE = Number.MAX_SAFE_INTEGER;
 
-/** At most this many query tokens reach FTS5: bounds the cost of a hostile, very long query. */
-const MAX_QUERY_TOKENS = 64;
-
 /**
- * Turns arbitrary user text into a safe FTS5 query: each word becomes a quoted string (quotes
- * cannot occur inside, since tokens are letters, digits and marks only) and words are OR-ed, so
- * no user input is ever parsed as FTS5 syntax. Returns null when the text has no words.
+ * Scopes whose filtered documents number at most this are searched exactly by sqlite-vec; above
+ * it the binary first pass wins (the exact scan costs ~0.3 µs per document, a rescore ~7 µs).
  */
-export function toFtsQuery(text: string): string | null {
-  const seen = new Set<string>();
-  for (const match of text.normalize('NFKC').matchAll(/[\p{L}\p{N}\p{M}]+/gu)) {
-    seen.add(match[0].toLowerCase());
-    if (seen.size >= MAX_QUERY_TOKENS) break;
-  }
-  if (seen.size === 0) return null;
-  return [...seen].map((t) => `"${t}"`).join(' OR ');
-}
+export const EXACT_SEARCH_MAX = 4096;
+
+/** Candidates the binary pass hands to exact rescoring: k × this (5: ~98 % of the exact top 40). */
+export const RESCORE_FACTOR = 5;
+
+/** Below this many rows keyword search matches every word of the query (scoring them all is cheap). */
+export const PRUNE_MIN_ROWS = 10_000;
+
+/** Documents whose codes the in-memory copy may hold across scopes (~110 bytes each), least recently searched dropped first. */
+const CODE_CACHE_MAX_DOCS = 600_000;
 
 interface DocRow {
   doc_id: number;
@@ -51,6 +59,22 @@ interface Clause {
 
 export type { VectorWrite };
 
+/** Thresholds of the fast paths (defaults above; tests lower them to exercise the paths on small data). */
+export interface VectorIndexTuning {
+  readonly exactSearchMax?: number;
+  readonly rescoreFactor?: number;
+  readonly pruneMinRows?: number;
+}
+
+/** A change to the in-memory codes, applied once the transaction that made it has committed. */
+type CodeOp =
+  | { readonly op: 'put'; readonly docId: number; readonly code: Uint32Array; readonly meta: CodeMeta }
+  | { readonly op: 'status'; readonly docId: number; readonly status: MemoryStatus; readonly validTo: number; readonly supersededAt: number }
+  | { readonly op: 'remove'; readonly docId: number };
+
+/** What one write transaction did, per scope key. */
+type WriteLog = Map<string, CodeOp[]>;
+
 /** SqliteVectorIndex implements VectorIndex over sqlite-vec and FTS5 in `memory.db`. */
 export class SqliteVectorIndex implements VectorIndex {
   private readonly db: Db;
@@ -59,11 +83,20 @@ export class SqliteVectorIndex implements VectorIndex {
   private stmts!: ReturnType<SqliteVectorIndex['prepare']>;
   /** Search statements differ by the shape of the filter; cached by SQL text. */
   private readonly searchCache = new Map<string, Statement>();
+  /** In-memory codes of recently searched scopes, least recently searched first. */
+  private readonly codes = new Map<string, ScopeCodes>();
+  /** Rows containing a query word, and the total, reused until enough writes make them stale. */
+  private termStats: { readonly rows: number; readonly dataVersion: number; readonly writes: number; readonly df: Map<string, number> } | null = null;
+  /** Documents written through this index (for the staleness of `termStats`). */
+  private writes = 0;
 
-  constructor(memoryDb: MemoryDb) {
+  private readonly tuning: Required<VectorIndexTuning>;
+
+  constructor(memoryDb: MemoryDb, tuning: VectorIndexTuning = {}) {
     this.db = memoryDb.db;
     this.path = memoryDb.path;
     this.dimensions = memoryDb.dimensions;
+    this.tuning = { exactSearchMax: EXACT_SEARCH_MAX, rescoreFactor: RESCORE_FACTOR, pruneMinRows: PRUNE_MIN_ROWS, ...tuning };
     this.stmts = this.prepare();
   }
 
@@ -72,12 +105,12 @@ export class SqliteVectorIndex implements VectorIndex {
     return {
       findDoc: db.prepare<[string, string], DocRow>('SELECT doc_id, memory_id FROM vec_docs WHERE scope = ? AND memory_id = ?'),
       insertDoc: db.prepare(
-        `INSERT INTO vec_docs(scope, memory_id, kind, granularity, status, valid_from, valid_to, recorded_at, superseded_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO vec_docs(scope, memory_id, kind, granularity, status, valid_from, valid_to, recorded_at, superseded_at, code)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       updateDoc: db.prepare(
         `UPDATE vec_docs SET kind = ?, granularity = ?, status = ?, valid_from = ?, valid_to = ?, recorded_at = ?,
-         superseded_at = ? WHERE doc_id = ?`,
+         superseded_at = ?, code = ? WHERE doc_id = ?`,
       ),
       setDocStatus: db.prepare('UPDATE vec_docs SET status = ?, valid_to = ?, superseded_at = ? WHERE doc_id = ?'),
       deleteDoc: db.prepare('DELETE FROM vec_docs WHERE doc_id = ?'),
@@ -91,9 +124,26 @@ export class SqliteVectorIndex implements VectorIndex {
       ),
       setVecStatus: db.prepare('UPDATE vec_memories SET status = ?, valid_to = ?, superseded_at = ? WHERE rowid = ?'),
       deleteVec: db.prepare('DELETE FROM vec_memories WHERE rowid = ?'),
-      getText: db.prepare<[bigint], { text: string }>('SELECT text FROM fts_memories WHERE rowid = ?'),
-      insertText: db.prepare('INSERT INTO fts_memories(rowid, text, scope) VALUES (?, ?, ?)'),
+      putVector: db.prepare('INSERT OR REPLACE INTO vec_vectors(doc_id, embedding) VALUES (?, ?)'),
+      deleteVector: db.prepare('DELETE FROM vec_vectors WHERE doc_id = ?'),
+      getText: db.prepare<[bigint], { text: string; tags: string }>('SELECT text, tags FROM fts_memories WHERE rowid = ?'),
+      insertText: db.prepare('INSERT INTO fts_memories(rowid, text, scope, tags) VALUES (?, ?, ?, ?)'),
       deleteText: db.prepare('DELETE FROM fts_memories WHERE rowid = ?'),
+      bumpVersion: db.prepare<[string], { version: number }>(
+        `INSERT INTO vec_scope_versions(scope, version) VALUES (?, 1)
+         ON CONFLICT (scope) DO UPDATE SET version = version + 1 RETURNING version`,
+      ),
+      version: db.prepare<[string], { version: number }>('SELECT version FROM vec_scope_versions WHERE scope = ?'),
+      codeRows: db.prepare<[string], CodeRow>(
+        `SELECT doc_id, kind, granularity, status, valid_from, valid_to, recorded_at, superseded_at, code
+         FROM vec_docs WHERE scope = ?`,
+      ),
+      rescore: db.prepare<[Float32Array, bigint, string], { id: string; distance: number | null }>(
+        `SELECT d.memory_id AS id, vec_distance_cosine(v.embedding, ?) AS distance
+         FROM vec_docs d JOIN vec_vectors v ON v.doc_id = d.doc_id WHERE d.doc_id = ? AND d.scope = ?`,
+      ),
+      termRows: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM fts_memories WHERE fts_memories MATCH ?'),
+      totalRows: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM vec_docs'),
     };
   }
 
@@ -101,14 +151,12 @@ export class SqliteVectorIndex implements VectorIndex {
   async upsert(scope: Scope, docs: readonly VectorDoc[]): Promise<void> {
     const key = checkedScopeKey(scope);
     for (const doc of docs) validateDoc(doc, this.dimensions);
-    this.run(() =>
-      this.db.transaction(() => {
-        for (const doc of docs) this.upsertOne(key, doc);
-      })(),
-    );
+    this.write((log) => {
+      for (const doc of docs) this.upsertOne(log, key, doc);
+    });
   }
 
-  private upsertOne(key: string, doc: VectorDoc): void {
+  private upsertOne(log: WriteLog, key: string, doc: VectorDoc): void {
     const s = this.stmts;
     const meta = [
       doc.kind,
@@ -120,45 +168,68 @@ export class SqliteVectorIndex implements VectorIndex {
       BigInt(doc.supersededAt ?? FAR_FUTURE),
     ] as const;
     const vector = new Float32Array(doc.embedding);
+    const code = signCode(vector);
+    const stored = codeBytes(code, this.dimensions);
+    const tags = ftsTags(key, doc.granularity);
     const existing = s.findDoc.get(key, doc.id);
+    let docId: bigint;
     if (existing === undefined) {
-      const docId = BigInt(s.insertDoc.run(key, doc.id, ...meta).lastInsertRowid);
+      docId = BigInt(s.insertDoc.run(key, doc.id, ...meta, stored).lastInsertRowid);
       s.insertVec.run(docId, key, vector, ...meta);
-      s.insertText.run(docId, doc.text, key);
-      return;
+      s.putVector.run(docId, vector);
+      s.insertText.run(docId, doc.text, key, tags);
+    } else {
+      docId = BigInt(existing.doc_id);
+      s.updateDoc.run(...meta, stored, docId);
+      // vec0 updates in place (a delete + insert would leave a hole in its chunk).
+      s.updateVec.run(vector, ...meta, docId);
+      s.putVector.run(docId, vector);
+      // Re-tokenise only when the text or its tags changed.
+      const indexed = s.getText.get(docId);
+      if (indexed?.text !== doc.text || indexed.tags !== tags) {
+        s.deleteText.run(docId);
+        s.insertText.run(docId, doc.text, key, tags);
+      }
     }
-    const docId = BigInt(existing.doc_id);
-    s.updateDoc.run(...meta, docId);
-    // vec0 updates in place (a delete + insert would leave a hole in its chunk).
-    s.updateVec.run(vector, ...meta, docId);
-    // Re-tokenise only when the text changed.
-    if (s.getText.get(docId)?.text !== doc.text) {
-      s.deleteText.run(docId);
-      s.insertText.run(docId, doc.text, key);
-    }
+    this.writes++;
+    logOp(log, key, {
+      op: 'put',
+      docId: Number(docId),
+      code,
+      meta: {
+        kind: doc.kind,
+        granularity: doc.granularity,
+        status: doc.status,
+        validFrom: doc.validFrom,
+        validTo: doc.validTo ?? FAR_FUTURE,
+        recordedAt: doc.recordedAt,
+        supersededAt: doc.supersededAt ?? FAR_FUTURE,
+      },
+    });
   }
 
   /** Deletes documents from every table (vectors, text, mapping). Unknown ids are ignored. */
   async remove(scope: Scope, ids: readonly string[]): Promise<void> {
     const key = checkedScopeKey(scope);
     let removed = 0;
-    this.run(() =>
-      this.db.transaction(() => {
-        for (const id of ids) removed += this.removeOne(key, id);
-      })(),
-    );
+    this.write((log) => {
+      for (const id of ids) removed += this.removeOne(log, key, id);
+    });
     // Removal is erasure: move the zeroed pages out of the WAL so no old page image keeps the text.
     if (removed > 0) this.run(() => this.db.pragma('wal_checkpoint(TRUNCATE)'));
   }
 
-  private removeOne(key: string, id: string): number {
+  private removeOne(log: WriteLog, key: string, id: string): number {
     const s = this.stmts;
     const doc = s.findDoc.get(key, id);
     if (doc === undefined) return 0;
     const docId = BigInt(doc.doc_id);
     s.deleteVec.run(docId);
+    s.deleteVector.run(docId);
     s.deleteText.run(docId);
     s.deleteDoc.run(docId);
+    this.writes++;
+    logOp(log, key, { op: 'remove', docId: doc.doc_id });
     return 1;
   }
 
@@ -178,15 +249,13 @@ export class SqliteVectorIndex implements VectorIndex {
       return { key, w };
     });
     let removed = 0;
-    this.run(() =>
-      this.db.transaction(() => {
-        for (const { key, w } of prepared) {
-          if (w.op === 'upsert') this.upsertOne(key, w.doc);
-          else if (w.op === 'status') this.setStatusOne(key, w.id, w.status, w.validTo, w.supersededAt);
-          else removed += this.removeOne(key, w.id);
-        }
-      })(),
-    );
+    this.write((log) => {
+      for (const { key, w } of prepared) {
+        if (w.op === 'upsert') this.upsertOne(log, key, w.doc);
+        else if (w.op === 'status') this.setStatusOne(log, key, w.id, w.status, w.validTo, w.supersededAt);
+        else removed += this.removeOne(log, key, w.id);
+      }
+    });
     if (removed > 0) this.run(() => this.db.pragma('wal_checkpoint(TRUNCATE)'));
   }
 
@@ -202,10 +271,10 @@ export class SqliteVectorIndex implements VectorIndex {
     assertOneOf('status', status, MEMORY_STATUSES);
     assertTime('validTo', validTo);
     assertTime('supersededAt', supersededAt);
-    this.run(() => this.db.transaction(() => this.setStatusOne(key, id, status, validTo, supersededAt))());
+    this.write((log) => this.setStatusOne(log, key, id, status, validTo, supersededAt));
   }
 
-  private setStatusOne(key: string, id: string, status: MemoryStatus, validTo: number | null, supersededAt: number | null): void {
+  private setStatusOne(log: WriteLog, key: string, id: string, status: MemoryStatus, validTo: number | null, supersededAt: number | null): void {
     const s = this.stmts;
     const doc = s.findDoc.get(key, id);
     if (doc === undefined) return;
@@ -214,6 +283,39 @@ export class SqliteVectorIndex implements VectorIndex {
     const sup = BigInt(supersededAt ?? FAR_FUTURE);
     s.setDocStatus.run(status, to, sup, docId);
     s.setVecStatus.run(status, to, sup, docId);
+    this.writes++;
+    logOp(log, key, { op: 'status', docId: doc.doc_id, status, validTo: validTo ?? FAR_FUTURE, supersededAt: supersededAt ?? FAR_FUTURE });
+  }
+
+  /**
+   * Runs writes in one transaction that also bumps the version of every scope they touched; once
+   * it has committed, the in-memory codes of those scopes follow (or are dropped, when another
+   * connection wrote to the scope since they were loaded).
+   */
+  private write(fn: (log: WriteLog) => void): void {
+    const log: WriteLog = new Map();
+    const versions = new Map<string, number>();
+    this.run(() =>
+      this.db.transaction(() => {
+        fn(log);
+        for (const key of log.keys()) versions.set(key, (this.stmts.bumpVersion.get(key) as { version: number }).version);
+      })(),
+    );
+    for (const [key, ops] of log) {
+      const cached = this.codes.get(key);
+      if (cached === undefined) continue;
+      const version = versions.get(key) as number;
+      if (cached.version !== version - 1) {
+        this.codes.delete(key);
+        continue;
+      }
+      for (const o of ops) {
+        if (o.op === 'put') cached.put(o.docId, o.code, o.meta);
+        else if (o.op === 'status') cached.setStatus(o.docId, o.status, o.validTo, o.supersededAt);
+        else cached.remove(o.docId);
+      }
+      cached.version = version;
+    }
   }
 
   /** Nearest neighbours by cosine similarity (score = 1 - cosine distance), filters inside the KNN. */
@@ -223,6 +325,33 @@ export class SqliteVectorIndex implements VectorIndex {
     const limit = clampK(k);
     const where = metadataClause(filter, '');
     if (limit === 0 || where === null) return [];
+    const codes = this.run(() => this.scopeCodes(key));
+    if (codes.sizeOf(filter) <= this.tuning.exactSearchMax) return this.exactDense(key, vector, limit, where);
+    // Binary first pass, then exact cosine for the best rescoreFactor × k (same order and scores as the exact path).
+    const query = new Float32Array(vector);
+    const candidates = codes.nearest(signCode(query), limit * this.tuning.rescoreFactor, filter);
+    const rows = this.run(() =>
+      candidates.flatMap((docId) => {
+        const row = this.stmts.rescore.get(query, BigInt(docId), key);
+        // A zero vector has no cosine distance (NULL): it is similar to nothing.
+        return row === undefined || row.distance === null ? [] : [{ id: row.id, distance: row.distance }];
+      }),
+    );
+    rows.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return rows.slice(0, limit).map((r) => ({ id: r.id, score: 1 - r.distance }));
+  }
+
+  /** Exact KNN by sqlite-vec over every matching document of the scope (the reference the fast path approximates). */
+  async searchDenseExact(scope: Scope, vector: readonly number[], k: number, filter?: SearchFilter): Promise<ScoredId[]> {
+    const key = checkedScopeKey(scope);
+    assertVector(vector, this.dimensions);
+    const limit = clampK(k);
+    const where = metadataClause(filter, '');
+    if (limit === 0 || where === null) return [];
+    return this.exactDense(key, vector, limit, where);
+  }
+
+  private exactDense(key: string, vector: readonly number[], limit: number, where: Clause): ScoredId[] {
     const sql =
       `SELECT d.memory_id AS id, v.distance AS distance
        FROM (SELECT rowid, distance FROM vec_memories
@@ -241,24 +370,118 @@ export class SqliteVectorIndex implements VectorIndex {
     return rows.filter((r) => r.distance !== null).map((r) => ({ id: r.id, score: 1 - (r.distance as number) }));
   }
 
+  /** The scope's codes in memory, loaded (again) when absent or when another connection changed them. */
+  private scopeCodes(key: string): ScopeCodes {
+    const version = this.stmts.version.get(key)?.version ?? 0;
+    let codes = this.codes.get(key);
+    if (codes !== undefined && codes.version === version) {
+      // Most recently searched last.
+      this.codes.delete(key);
+      this.codes.set(key, codes);
+      return codes;
+    }
+    codes = new ScopeCodes(this.dimensions, version).load(this.stmts.codeRows.iterate(key));
+    this.codes.delete(key);
+    this.codes.set(key, codes);
+    let held = 0;
+    for (const c of this.codes.values()) held += c.size;
+    for (const [other, c] of this.codes) {
+      if (held <= CODE_CACHE_MAX_DOCS || other === key) break;
+      this.codes.delete(other);
+      held -= c.size;
+    }
+    return codes;
+  }
+
   /** Keyword search with BM25 (score = -bm25, higher is better); the query text is never FTS5 syntax. */
   async searchText(scope: Scope, query: string, k: number, filter?: SearchFilter): Promise<ScoredId[]> {
+    const found = this.keywordSearch(scope, query, k, filter, null);
+    return found.get(null) ?? [];
+  }
+
+  /** Keyword search for several granularities in one FTS5 pass: the best `k` of each. */
+  async searchTextByGranularity(
+    scope: Scope,
+    query: string,
+    k: number,
+    granularities: readonly Granularity[],
+    filter?: SearchFilter,
+  ): Promise<Map<Granularity, ScoredId[]>> {
+    const wanted = [...new Set(granularities)];
+    const found = this.keywordSearch(scope, query, k, { ...filter, granularities: wanted }, wanted);
+    return new Map(wanted.map((g) => [g, found.get(g) ?? []]));
+  }
+
+  /**
+   * BM25 over the scope's rows matching `filter`: the best `k` overall (under key null), or of
+   * each of `perGranularity` (one pass, ranked within each by a window function).
+   */
+  private keywordSearch(
+    scope: Scope,
+    query: string,
+    k: number,
+    filter: SearchFilter | undefined,
+    perGranularity: readonly Granularity[] | null,
+  ): Map<Granularity | null, ScoredId[]> {
     const key = checkedScopeKey(scope);
     if (typeof query !== 'string') throw new ValidationError('query must be a string', { field: 'query' });
-    const match = toFtsQuery(query);
     const limit = Number.isFinite(k) ? Math.max(0, Math.floor(k)) : 0;
     const where = metadataClause(filter, 'd.');
-    if (match === null || limit === 0 || where === null) return [];
-    // The scope is checked on vec_docs, the mapping every FTS row joins (rowid = doc_id, written
-    // with the same scope): reading FTS5's unindexed scope column too would cost a content-table
-    // lookup per matching row, most of the query when a word matches much of the index.
-    const sql =
-      `SELECT d.memory_id AS id, -bm25(fts_memories) AS score
-       FROM fts_memories JOIN vec_docs d ON d.doc_id = fts_memories.rowid
-       WHERE fts_memories MATCH ? AND d.scope = ?${where.sql}
-       ORDER BY bm25(fts_memories), d.memory_id
-       LIMIT ?`;
-    return this.run(() => this.statement(sql).all(match, key, ...where.params, limit) as ScoredId[]);
+    const terms = ftsTerms(query);
+    if (terms.length === 0 || limit === 0 || where === null) return new Map();
+    // Granularities were checked by metadataClause: they are safe inside the match expression.
+    const distinctive = this.run(() => this.distinctiveTerms(terms));
+    const match = scopedFtsMatch(key, distinctive.length > 0 ? distinctive : terms, filter?.granularities);
+    if (match === null) return new Map();
+    // The tags column narrows the match to the scope's rows; vec_docs stays the authority on scope
+    // and filters (a token shared by two scopes would only cost time).
+    const matched = `FROM fts_memories JOIN vec_docs d ON d.doc_id = fts_memories.rowid
+       WHERE fts_memories MATCH ? AND d.scope = ?${where.sql}`;
+    if (perGranularity === null) {
+      const sql = `SELECT d.memory_id AS id, -bm25(fts_memories, 1.0, 0.0, 0.0) AS score ${matched}
+        ORDER BY bm25(fts_memories, 1.0, 0.0, 0.0), d.memory_id LIMIT ?`;
+      return new Map([[null, this.run(() => this.statement(sql).all(match, key, ...where.params, limit) as ScoredId[])]]);
+    }
+    // bm25() is not allowed inside a window: scores come from an inner query, ranked outside it.
+    const sql = `SELECT id, score, granularity FROM (
+        SELECT id, score, granularity, row_number() OVER (PARTITION BY granularity ORDER BY score DESC, id) AS position
+        FROM (SELECT d.memory_id AS id, -bm25(fts_memories, 1.0, 0.0, 0.0) AS score, d.granularity AS granularity ${matched}))
+      WHERE position <= ? ORDER BY granularity, position`;
+    const rows = this.run(() => this.statement(sql).all(match, key, ...where.params, limit) as (ScoredId & { granularity: Granularity })[]);
+    const out = new Map<Granularity | null, ScoredId[]>();
+    for (const r of rows) {
+      const list = out.get(r.granularity);
+      const hit = { id: r.id, score: r.score };
+      if (list) list.push(hit);
+      else out.set(r.granularity, [hit]);
+    }
+    return out;
+  }
+
+  /**
+   * The words worth matching in a large index: those in fewer than half of all rows. FTS5's BM25
+   * gives a word in at least half an IDF of ~0 (it clamps it to 1e-6), so leaving it out changes
+   * no score of a row that matches another word, but matching it would make FTS5 score nearly
+   * every row (a user's own name is in most of their memories). Only rows matching nothing but
+   * such words drop out, and only when another word remains. Small indexes keep every word.
+   */
+  private distinctiveTerms(terms: readonly string[]): string[] {
+    const dataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    let stats = this.termStats;
+    if (stats === null || stats.dataVersion !== dataVersion || this.writes - stats.writes > Math.max(100, stats.rows / 20) || stats.df.size > 10_000) {
+      stats = { rows: this.stmts.totalRows.get()?.n ?? 0, dataVersion, writes: this.writes, df: new Map() };
+      this.termStats = stats;
+    }
+    const { rows, df } = stats;
+    if (rows < this.tuning.pruneMinRows) return [...terms];
+    return terms.filter((t) => {
+      let n = df.get(t);
+      if (n === undefined) {
+        n = this.stmts.termRows.get(`text : "${t}"`)?.n ?? 0;
+        df.set(t, n);
+      }
+      return 2 * n < rows;
+    });
   }
 
   /**
@@ -282,9 +505,14 @@ export class SqliteVectorIndex implements VectorIndex {
         // Dropping the virtual tables frees their chunks; DELETE would leave them allocated.
         dropVectorTables(this.db);
         this.db.prepare('DELETE FROM vec_docs').run();
+        this.db.prepare('DELETE FROM vec_vectors').run();
+        // Versions only grow: a copy of the codes loaded elsewhere before the clear must not match again.
+        this.db.prepare('UPDATE vec_scope_versions SET version = version + 1').run();
         createVectorTables(this.db, this.dimensions);
       })(),
     );
+    this.codes.clear();
+    this.termStats = null;
     // Statements over the dropped tables are invalid now.
     this.searchCache.clear();
     this.stmts = this.prepare();
@@ -314,6 +542,13 @@ export class SqliteVectorIndex implements VectorIndex {
       throw sqliteError(cause, this.path);
     }
   }
+}
+
+/** Appends a code change to the log of its scope. */
+function logOp(log: WriteLog, key: string, op: CodeOp): void {
+  const ops = log.get(key);
+  if (ops) ops.push(op);
+  else log.set(key, [op]);
 }
 
 /** Validates a scope and returns its partition key. */

@@ -116,6 +116,19 @@ async function historySize(vectors: VectorIndex, scope: Scope, vector: readonly 
   return (await vectors.searchDense(scope, vector, limit, filter)).length;
 }
 
+/** BM25 lists per granularity: in one pass where the index offers it, else one search each. */
+async function keywordSearch(
+  vectors: VectorIndex,
+  scope: Scope,
+  text: string,
+  depth: number,
+  granularities: readonly Granularity[],
+  filter: SearchFilter,
+): Promise<Map<Granularity, ScoredId[]>> {
+  if (vectors.searchTextByGranularity) return vectors.searchTextByGranularity(scope, text, depth, granularities, filter);
+  return new Map(await Promise.all(granularities.map(async (g) => [g, await vectors.searchText(scope, text, depth, { ...filter, granularities: [g] })] as const)));
+}
+
 /** Ranks a user's memories for `text`: the best `k`, best first. */
 export async function retrieve(
   deps: RetrievalDeps,
@@ -128,24 +141,24 @@ export async function retrieve(
   const on = (stage: RetrievalStage): boolean => enabled(disable, stage);
   const now = deps.clock?.now();
   const query = analyseQuery(text, now ?? 0);
-  const vector = on('dense') ? await queryVector(deps.embedder, query, tuning.denseQuery) : [];
+  const granularities = filter.granularities ?? GRANULARITIES;
+  const keywordText = query.keywords.length > 0 ? query.keywords.join(' ') : query.text;
 
   let depth = Math.max(k * tuning.depthFactor, tuning.minDepth);
   // Small-history mode (Convomem): a user with no more memories than the threshold has every one ranked.
-  if (on('small_history') && on('dense') && depth < tuning.smallHistory) {
-    if ((await historySize(deps.vectors, scope, vector, tuning.smallHistory + 1, filter)) <= tuning.smallHistory) depth = tuning.smallHistory;
-  }
-  const granularities = filter.granularities ?? GRANULARITIES;
-  const keywordText = query.keywords.length > 0 ? query.keywords.join(' ') : query.text;
+  const mayGrow = on('small_history') && on('dense') && depth < tuning.smallHistory;
+  // Keyword lists do not need the query vector: they are fetched while it is computed (at the
+  // depth small-history mode may need, then cut: a shorter list is a prefix of a longer one).
+  const [vector, keywordLists] = await Promise.all([
+    on('dense') ? queryVector(deps.embedder, query, tuning.denseQuery) : Promise.resolve<number[]>([]),
+    on('bm25') ? keywordSearch(deps.vectors, scope, keywordText, mayGrow ? tuning.smallHistory : depth, granularities, filter) : Promise.resolve(new Map<Granularity, ScoredId[]>()),
+  ]);
+  if (mayGrow && (await historySize(deps.vectors, scope, vector, tuning.smallHistory + 1, filter)) <= tuning.smallHistory) depth = tuning.smallHistory;
   const lists = new Map<Granularity, GranularityLists>(
     await Promise.all(
       granularities.map(async (g): Promise<[Granularity, GranularityLists]> => {
-        const f: SearchFilter = { ...filter, granularities: [g] };
-        const [dense, keyword] = await Promise.all([
-          on('dense') ? deps.vectors.searchDense(scope, vector, depth, f) : [],
-          on('bm25') ? deps.vectors.searchText(scope, keywordText, depth, f) : [],
-        ]);
-        return [g, { dense, keyword }];
+        const dense = on('dense') ? await deps.vectors.searchDense(scope, vector, depth, { ...filter, granularities: [g] }) : [];
+        return [g, { dense, keyword: (keywordLists.get(g) ?? []).slice(0, depth) }];
       }),
     ),
   );

@@ -354,8 +354,8 @@ function canonicalJson(v: unknown): string {
 
 /**
  * Pure: a snapshot with the surrogate keys a rebuild may allocate in another order replaced by
- * what they stand for: the vector index's integer doc id (shared by vec_docs, vec_memories and
- * fts_memories rowids) becomes the memory id, and graph rows get sorted property keys. Two
+ * what they stand for: the vector index's integer doc id (shared by vec_docs, vec_vectors,
+ * vec_memories and fts_memories rowids) becomes the memory id, and graph rows get sorted property keys. Two
  * canonical snapshots are equal when the projections hold the same data.
  */
 export function canonicalSnapshot(s: Pick<ProjectionSnapshot, 'memoryDb' | 'graph'>): ProjectionSnapshot {
@@ -369,7 +369,7 @@ export function canonicalSnapshot(s: Pick<ProjectionSnapshot, 'memoryDb' | 'grap
     memoryDb[table] = rows
       .map((row) => {
         const r = JSON.parse(row) as Record<string, unknown>;
-        if (table === 'vec_docs') r['doc_id'] = docs.get(r['doc_id'] as number);
+        if (table === 'vec_docs' || table === 'vec_vectors') r['doc_id'] = docs.get(r['doc_id'] as number) ?? `orphan:${String(r['doc_id'])}`;
         else if (table === 'vec_memories' || table === 'fts_memories') r['rowid'] = docs.get(r['rowid'] as number) ?? `orphan:${String(r['rowid'])}`;
         return canonicalJson(r);
       })

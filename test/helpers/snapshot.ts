@@ -20,7 +20,7 @@ export function memoryDbRows(dataDir: string): Record<string, string[]> {
     const out: Record<string, string[]> = {};
     for (const { name } of tables) {
       // Shadow tables of FTS5 and vec0 hold the same data as their owners, in an internal layout.
-      if (/^(projector_checkpoints|engram_meta|sqlite_)/.test(name) || /_(data|idx|docsize|config|content|chunks|rowids|info|auxiliary|vector_chunks\d+|metadatachunks\d+|metadatatext\d+)$/.test(name)) continue;
+      if (/^(projector_checkpoints|engram_meta|vec_scope_versions|sqlite_)/.test(name) || /_(data|idx|docsize|config|content|chunks|rowids|info|auxiliary|vector_chunks\d+|metadatachunks\d+|metadatatext\d+)$/.test(name)) continue;
       out[name] = (db.prepare(`SELECT * FROM "${name}"`).all() as unknown[]).map(json).sort();
     }
     out['vec_memories'] = (db.prepare('SELECT rowid, * FROM vec_memories').all() as unknown[]).map(json).sort();

@@ -21,3 +21,17 @@ vectorIndexContract(test, 'sqlite-vec', async () => {
     },
   };
 });
+
+// The same contract through the binary first pass of dense search, for every scope.
+vectorIndexContract(test, 'sqlite-vec (binary first pass)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
+  const mdb = openMemoryDb(path.join(dir, 'memory.db'), DIMS);
+  return {
+    index: new SqliteVectorIndex(mdb, { exactSearchMax: 0 }),
+    dims: DIMS,
+    async close() {
+      mdb.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});

@@ -84,11 +84,19 @@ test('asks for dense and keyword lists per granularity, at the normal depth for 
   const states = Array.from({ length: 160 }, (_, i) => mem(`note ${i} about the garden`));
   const { deps, calls } = portsOver(states);
   await retrieve(deps, scope, 'garden plans', { k: 5, filter });
-  const lists = calls.slice(1); // the first call is the small-history probe
-  t.deepEqual(calls[0], { kind: 'dense', k: 151, granularities: undefined });
-  t.is(lists.length, 6);
-  t.deepEqual([...new Set(lists.map((c) => c.granularities?.[0]))].sort(), ['fact', 'session', 'turn']);
-  t.true(lists.every((c) => c.k === 40 && c.granularities?.length === 1));
+  const dense = calls.filter((c) => c.kind === 'dense');
+  const keyword = calls.filter((c) => c.kind === 'text');
+  t.deepEqual(dense[0], { kind: 'dense', k: 151, granularities: undefined }, 'the small-history probe');
+  t.is(dense.length, 4);
+  t.is(keyword.length, 3);
+  for (const lists of [dense.slice(1), keyword]) {
+    t.deepEqual(lists.map((c) => c.granularities?.[0]).sort(), ['fact', 'session', 'turn']);
+    t.true(lists.every((c) => c.granularities?.length === 1));
+  }
+  t.true(dense.slice(1).every((c) => c.k === 40));
+  // Keyword lists are fetched while the query is embedded, at the depth small-history mode may
+  // need, and cut to the depth once the history is known to be large.
+  t.true(keyword.every((c) => c.k === 150));
 });
 
 test('small-history mode ranks every memory of a small user; switched off it keeps the normal depth', async (t) => {
@@ -98,7 +106,7 @@ test('small-history mode ranks every memory of a small user; switched off it kee
   t.true(on.calls.slice(1).every((c) => c.k === 180 || c.k === 150));
   const small = portsOver(states);
   await retrieve(small.deps, scope, 'violin', { k: 5, filter });
-  t.true(small.calls.slice(1).every((c) => c.k === 150), 'depth raised to the threshold');
+  t.true(small.calls.filter((c) => !(c.kind === 'dense' && c.k === 151)).every((c) => c.k === 150), 'depth raised to the threshold');
   const off = portsOver(states);
   await retrieve(off.deps, scope, 'violin', { k: 5, filter, disable: ['small_history'] });
   t.true(off.calls.every((c) => c.k === 40), 'no probe, normal depth');

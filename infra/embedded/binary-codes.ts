@@ -1,0 +1,103 @@
+/**
+ * Binary codes for a fast first pass of dense search: one sign bit per dimension (the layout of
+ * sqlite-vec's `vec_quantize_binary`, bit j of byte j/8 set when x_j > 0) and the Hamming distance
+ * between codes. Ranking by Hamming distance and rescoring the best few times k exactly keeps
+ * about 97-99 % of the exact top k (measured on the offline encoder's vectors, docs/performance.md)
+ * at a fraction of the cost of a full cosine scan.
+ */
+
+/** 32-bit words in the code of a `dimensions`-d vector. */
+export function codeWords(dimensions: number): number {
+  return Math.ceil(dimensions / 32);
+}
+
+/** The sign code of a vector: bit j set when x_j > 0, little-endian within each byte and word. */
+export function signCode(vector: ArrayLike<number>): Uint32Array {
+  const code = new Uint32Array(codeWords(vector.length));
+  for (let j = 0; j < vector.length; j++) {
+    if ((vector[j] as number) > 0) code[j >>> 5] = ((code[j >>> 5] as number) | (1 << (j & 31))) >>> 0;
+  }
+  return code;
+}
+
+/** The code as stored: ⌈dimensions / 8⌉ bytes in `vec_quantize_binary` order (byte j/8, bit j%8). */
+export function codeBytes(code: Uint32Array, dimensions: number): Buffer {
+  const bytes = Buffer.alloc(Math.ceil(dimensions / 8));
+  for (let i = 0; i < bytes.length; i++) bytes[i] = ((code[i >>> 2] as number) >>> ((i & 3) * 8)) & 0xff;
+  return bytes;
+}
+
+/** A stored code back as words; `words` pads a short blob with zero bits. */
+export function codeFromBytes(bytes: Uint8Array, words: number): Uint32Array {
+  const code = new Uint32Array(words);
+  for (let i = 0; i < Math.min(bytes.length, words * 4); i++) {
+    code[i >>> 2] = ((code[i >>> 2] as number) | ((bytes[i] as number) << ((i & 3) * 8))) >>> 0;
+  }
+  return code;
+}
+
+/** Set bits of a 32-bit word (SWAR popcount: no intrinsic in JavaScript). */
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) as number;
+}
+
+/** Hamming distance between code `slot` of `codes` (packed, `query.length` words each) and `query`. */
+export function hamming(codes: Uint32Array, slot: number, query: Uint32Array): number {
+  const words = query.length;
+  const base = slot * words;
+  let d = 0;
+  for (let w = 0; w < words; w++) d += popcount((codes[base + w] as number) ^ (query[w] as number));
+  return d;
+}
+
+/**
+ * The `k` slots of `codes` (`count` packed codes) nearest to `query` by Hamming distance among
+ * those `accept` lets through, nearest first (ties by slot). A bounded max-heap: O(n log k).
+ */
+export function nearestCodes(
+  codes: Uint32Array,
+  count: number,
+  query: Uint32Array,
+  k: number,
+  accept: (slot: number) => boolean,
+): { slot: number; distance: number }[] {
+  if (k <= 0) return [];
+  const dist = new Int32Array(k);
+  const slot = new Int32Array(k);
+  let size = 0;
+  // Heap order: larger distance (then larger slot) nearer the root, so the root is the worst kept.
+  const worse = (da: number, sa: number, db: number, sb: number): boolean => da > db || (da === db && sa > sb);
+  for (let i = 0; i < count; i++) {
+    if (!accept(i)) continue;
+    const d = hamming(codes, i, query);
+    if (size < k) {
+      let j = size++;
+      while (j > 0) {
+        const p = (j - 1) >> 1;
+        if (!worse(d, i, dist[p] as number, slot[p] as number)) break;
+        dist[j] = dist[p] as number;
+        slot[j] = slot[p] as number;
+        j = p;
+      }
+      dist[j] = d;
+      slot[j] = i;
+    } else if (worse(dist[0] as number, slot[0] as number, d, i)) {
+      let j = 0;
+      for (;;) {
+        let c = 2 * j + 1;
+        if (c >= k) break;
+        if (c + 1 < k && worse(dist[c + 1] as number, slot[c + 1] as number, dist[c] as number, slot[c] as number)) c++;
+        if (!worse(dist[c] as number, slot[c] as number, d, i)) break;
+        dist[j] = dist[c] as number;
+        slot[j] = slot[c] as number;
+        j = c;
+      }
+      dist[j] = d;
+      slot[j] = i;
+    }
+  }
+  const out = Array.from({ length: size }, (_, j) => j).sort((a, b) => (dist[a] as number) - (dist[b] as number) || (slot[a] as number) - (slot[b] as number));
+  return out.map((j) => ({ slot: slot[j] as number, distance: dist[j] as number }));
+}

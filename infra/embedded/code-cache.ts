@@ -1,0 +1,219 @@
+/**
+ * An in-memory copy of the vector index's binary codes and filter metadata, per scope and
+ * granularity, for the first pass of dense search over large histories (binary-codes.ts). It is a
+ * cache of `vec_docs`: loaded from it, kept current by the index's own writes after they commit,
+ * and reloaded when `vec_scope_versions` shows another connection changed the scope.
+ */
+import type { Granularity, MemoryKind, MemoryStatus } from '../../core/model.js';
+import { GRANULARITIES, MEMORY_KINDS, MEMORY_STATUSES } from '../../core/model.js';
+import type { SearchFilter } from '../../core/ports.js';
+import { codeFromBytes, codeWords, nearestCodes } from './binary-codes.js';
+
+/** What a code carries besides its bits: the columns searches filter on (open-ended times as FAR_FUTURE). */
+export interface CodeMeta {
+  readonly kind: MemoryKind;
+  readonly granularity: Granularity;
+  readonly status: MemoryStatus;
+  readonly validFrom: number;
+  readonly validTo: number;
+  readonly recordedAt: number;
+  readonly supersededAt: number;
+}
+
+/** A `vec_docs` row as the cache loads it. */
+export interface CodeRow {
+  readonly doc_id: number;
+  readonly kind: MemoryKind;
+  readonly granularity: Granularity;
+  readonly status: MemoryStatus;
+  readonly valid_from: number;
+  readonly valid_to: number;
+  readonly recorded_at: number;
+  readonly superseded_at: number;
+  readonly code: Uint8Array | null;
+}
+
+/** A filter compiled to a per-slot test (status, kind and time; granularity picks partitions). */
+interface CompiledFilter {
+  readonly statuses: ReadonlySet<number>;
+  readonly kinds: ReadonlySet<number> | null;
+  readonly validAt: number | null;
+  readonly knownAt: number | null;
+}
+
+const STATUS_INDEX = new Map<string, number>(MEMORY_STATUSES.map((s, i) => [s, i]));
+const KIND_INDEX = new Map<string, number>(MEMORY_KINDS.map((k, i) => [k, i]));
+
+/** Codes of one granularity of one scope, in growable packed arrays (slot = position). */
+class CodePartition {
+  size = 0;
+  private codes: Uint32Array;
+  private docIds: Float64Array;
+  private status: Uint8Array;
+  private kind: Uint8Array;
+  /** validFrom, validTo, recordedAt, supersededAt per slot. */
+  private times: Float64Array;
+  private readonly slotOf = new Map<number, number>();
+
+  constructor(private readonly words: number) {
+    this.codes = new Uint32Array(64 * words);
+    this.docIds = new Float64Array(64);
+    this.status = new Uint8Array(64);
+    this.kind = new Uint8Array(64);
+    this.times = new Float64Array(64 * 4);
+  }
+
+  /** Inserts or replaces a document's code and metadata. */
+  put(docId: number, code: Uint32Array, meta: CodeMeta): void {
+    let slot = this.slotOf.get(docId);
+    if (slot === undefined) {
+      if (this.size === this.docIds.length) this.grow();
+      slot = this.size++;
+      this.slotOf.set(docId, slot);
+      this.docIds[slot] = docId;
+    }
+    this.codes.set(code.subarray(0, this.words), slot * this.words);
+    this.status[slot] = STATUS_INDEX.get(meta.status) as number;
+    this.kind[slot] = KIND_INDEX.get(meta.kind) as number;
+    this.times.set([meta.validFrom, meta.validTo, meta.recordedAt, meta.supersededAt], slot * 4);
+  }
+
+  /** Changes status and validity; false when the document is not here. */
+  setStatus(docId: number, status: MemoryStatus, validTo: number, supersededAt: number): boolean {
+    const slot = this.slotOf.get(docId);
+    if (slot === undefined) return false;
+    this.status[slot] = STATUS_INDEX.get(status) as number;
+    this.times[slot * 4 + 1] = validTo;
+    this.times[slot * 4 + 3] = supersededAt;
+    return true;
+  }
+
+  /** Removes a document (the last slot moves into its place). */
+  remove(docId: number): boolean {
+    const slot = this.slotOf.get(docId);
+    if (slot === undefined) return false;
+    this.slotOf.delete(docId);
+    const last = --this.size;
+    if (slot !== last) {
+      const moved = this.docIds[last] as number;
+      this.codes.copyWithin(slot * this.words, last * this.words, (last + 1) * this.words);
+      this.docIds[slot] = moved;
+      this.status[slot] = this.status[last] as number;
+      this.kind[slot] = this.kind[last] as number;
+      this.times.copyWithin(slot * 4, last * 4, last * 4 + 4);
+      this.slotOf.set(moved, slot);
+    }
+    return true;
+  }
+
+  /** Doc ids of the `k` nearest codes passing the filter, nearest first. */
+  nearest(query: Uint32Array, k: number, f: CompiledFilter): { docId: number; distance: number }[] {
+    const { status, kind, times } = this;
+    const accept = (i: number): boolean => {
+      if (!f.statuses.has(status[i] as number)) return false;
+      if (f.kinds !== null && !f.kinds.has(kind[i] as number)) return false;
+      if (f.validAt !== null && !((times[i * 4] as number) <= f.validAt && (times[i * 4 + 1] as number) > f.validAt)) return false;
+      if (f.knownAt !== null && !((times[i * 4 + 2] as number) <= f.knownAt && (times[i * 4 + 3] as number) > f.knownAt)) return false;
+      return true;
+    };
+    return nearestCodes(this.codes, this.size, query, k, accept).map((h) => ({ docId: this.docIds[h.slot] as number, distance: h.distance }));
+  }
+
+  private grow(): void {
+    const n = this.docIds.length * 2;
+    const grown = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, size: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(size);
+      b.set(a);
+      return b;
+    };
+    this.codes = grown(this.codes, n * this.words);
+    this.docIds = grown(this.docIds, n);
+    this.status = grown(this.status, n);
+    this.kind = grown(this.kind, n);
+    this.times = grown(this.times, n * 4);
+  }
+}
+
+/** Every code of one scope, by granularity, at the scope version it was loaded or last written at. */
+export class ScopeCodes {
+  private readonly partitions = new Map<Granularity, CodePartition>();
+  private readonly granularityOf = new Map<number, Granularity>();
+  private readonly words: number;
+
+  constructor(
+    dimensions: number,
+    /** The scope's row in `vec_scope_versions` this copy matches. */
+    public version: number,
+  ) {
+    this.words = codeWords(dimensions);
+    for (const g of GRANULARITIES) this.partitions.set(g, new CodePartition(this.words));
+  }
+
+  /** Documents held. */
+  get size(): number {
+    return this.granularityOf.size;
+  }
+
+  /** Fills the copy from `vec_docs` rows (a row without a code is skipped: it is written before search). */
+  load(rows: Iterable<CodeRow>): this {
+    for (const r of rows) {
+      if (r.code === null) continue;
+      this.put(r.doc_id, codeFromBytes(r.code, this.words), {
+        kind: r.kind,
+        granularity: r.granularity,
+        status: r.status,
+        validFrom: r.valid_from,
+        validTo: r.valid_to,
+        recordedAt: r.recorded_at,
+        supersededAt: r.superseded_at,
+      });
+    }
+    return this;
+  }
+
+  /** Inserts or replaces a document (moving it if its granularity changed). */
+  put(docId: number, code: Uint32Array, meta: CodeMeta): void {
+    const was = this.granularityOf.get(docId);
+    if (was !== undefined && was !== meta.granularity) this.partitions.get(was)?.remove(docId);
+    this.partitions.get(meta.granularity)?.put(docId, code, meta);
+    this.granularityOf.set(docId, meta.granularity);
+  }
+
+  /** Changes a document's status and validity (absent documents are ignored). */
+  setStatus(docId: number, status: MemoryStatus, validTo: number, supersededAt: number): void {
+    const g = this.granularityOf.get(docId);
+    if (g !== undefined) this.partitions.get(g)?.setStatus(docId, status, validTo, supersededAt);
+  }
+
+  /** Removes a document (absent documents are ignored). */
+  remove(docId: number): void {
+    const g = this.granularityOf.get(docId);
+    if (g === undefined) return;
+    this.partitions.get(g)?.remove(docId);
+    this.granularityOf.delete(docId);
+  }
+
+  /** How many documents the filter's granularities hold (an upper bound of what it passes). */
+  sizeOf(filter: SearchFilter | undefined): number {
+    let n = 0;
+    for (const g of filter?.granularities ?? GRANULARITIES) n += this.partitions.get(g)?.size ?? 0;
+    return n;
+  }
+
+  /**
+   * Doc ids of the `k` codes nearest to `query` that pass `filter`, nearest first. The filter must
+   * have been validated (the index's metadata clause does that).
+   */
+  nearest(query: Uint32Array, k: number, filter: SearchFilter | undefined): number[] {
+    const compiled: CompiledFilter = {
+      statuses: new Set((filter?.statuses ?? ['active']).map((s) => STATUS_INDEX.get(s) as number)),
+      kinds: filter?.kinds === undefined ? null : new Set(filter.kinds.map((kd) => KIND_INDEX.get(kd) as number)),
+      validAt: filter?.validAt === undefined ? null : Math.floor(filter.validAt),
+      knownAt: filter?.knownAt === undefined ? null : Math.floor(filter.knownAt),
+    };
+    const granularities = [...new Set(filter?.granularities ?? GRANULARITIES)];
+    const hits = granularities.flatMap((g) => this.partitions.get(g)?.nearest(query, k, compiled) ?? []);
+    if (granularities.length > 1) hits.sort((a, b) => a.distance - b.distance || a.docId - b.docId);
+    return hits.slice(0, k).map((h) => h.docId);
+  }
+}

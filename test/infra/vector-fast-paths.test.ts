@@ -1,0 +1,293 @@
+/**
+ * The vector index's fast paths: sign-bit codes (the layout of sqlite-vec's quantizer), the
+ * Hamming top-k, the binary first pass against the exact scan, the in-memory codes staying
+ * coherent with writes from this and other connections, the v2 → v3 migration, and keyword
+ * pruning of words in most rows.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import * as sqliteVec from 'sqlite-vec';
+import { GRANULARITIES, type Granularity } from '../../core/model.js';
+import { seededRng } from '../../core/random.js';
+import type { Scope } from '../../core/scope.js';
+import { codeBytes, codeFromBytes, hamming, nearestCodes, signCode } from '../../infra/embedded/binary-codes.js';
+import { scopeToken } from '../../infra/embedded/fts-query.js';
+import { MEMORY_DB_SCHEMA_VERSION, openMemoryDb, type MemoryDb } from '../../infra/embedded/memory-db.js';
+import { SqliteVectorIndex } from '../../infra/embedded/vector-index.js';
+import { vectorDocFixture as doc } from '../helpers/fixtures.js';
+
+const A: Scope = { tenantId: 'acme', userId: 'alice' };
+const B: Scope = { tenantId: 'acme', userId: 'bob' };
+
+function tempDb(dims: number): { dir: string; file: string; mdb: MemoryDb; done: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
+  const file = path.join(dir, 'memory.db');
+  const mdb = openMemoryDb(file, dims);
+  return { dir, file, mdb, done: () => (mdb.close(), fs.rmSync(dir, { recursive: true, force: true })) };
+}
+
+/**
+ * Unit vectors with a low intrinsic dimension, as sentence embeddings have: a random linear image
+ * of a few latent factors, plus a little noise.
+ */
+function vectors(n: number, dims: number, seed: number, latent = 12): number[][] {
+  const rng = seededRng(seed);
+  const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+  const basis = Array.from({ length: latent }, () => Array.from({ length: dims }, gauss));
+  return Array.from({ length: n }, () => {
+    const z = Array.from({ length: latent }, gauss);
+    const v = Array.from({ length: dims }, (_, j) => basis.reduce((s, b, l) => s + (b[j] as number) * (z[l] as number), 0) + 0.3 * gauss());
+    const norm = Math.hypot(...v);
+    return v.map((x) => x / norm);
+  });
+}
+
+test('sign codes have the layout of sqlite-vec vec_quantize_binary, and survive storage', (t) => {
+  const db = new Database(':memory:');
+  sqliteVec.load(db);
+  const quantize = db.prepare<[Float32Array], { q: Buffer }>('SELECT vec_quantize_binary(?) AS q');
+  for (const dims of [8, 64, 512]) {
+    for (const v of [...vectors(20, dims, dims), new Array<number>(dims).fill(0), new Array<number>(dims).fill(-1)]) {
+      const code = signCode(v);
+      const stored = codeBytes(code, dims);
+      t.deepEqual(stored, (quantize.get(new Float32Array(v)) as { q: Buffer }).q, `dims ${dims}`);
+      t.deepEqual(codeFromBytes(stored, code.length), code);
+    }
+  }
+  db.close();
+});
+
+test('nearestCodes returns the k smallest Hamming distances among accepted slots, ties by slot', (t) => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { minLength: 2, maxLength: 2 }), { minLength: 0, maxLength: 60 }),
+      fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { minLength: 2, maxLength: 2 }),
+      fc.integer({ min: 0, max: 70 }),
+      fc.integer({ min: 1, max: 4 }),
+      (rows, q, k, mod) => {
+        const codes = Uint32Array.from(rows.flat());
+        const query = Uint32Array.from(q);
+        const accept = (i: number): boolean => i % mod !== 1;
+        const got = nearestCodes(codes, rows.length, query, k, accept);
+        const want = rows
+          .map((_, i) => ({ slot: i, distance: hamming(codes, i, query) }))
+          .filter((h) => accept(h.slot))
+          .sort((a, b) => a.distance - b.distance || a.slot - b.slot)
+          .slice(0, k);
+        t.deepEqual(got, want);
+      },
+    ),
+  );
+});
+
+test('the binary first pass finds what the exact scan finds, with the exact scores', async (t) => {
+  const dims = 128;
+  const db = tempDb(dims);
+  try {
+    const fast = new SqliteVectorIndex(db.mdb, { exactSearchMax: 0 });
+    const all = vectors(3000, dims, 1);
+    // Queries near stored memories, as questions are near the statements that answer them.
+    const rng = seededRng(2);
+    const queries = Array.from({ length: 30 }, (_, i) => (all[i * 97] as number[]).map((x) => x + 0.05 * (rng.next() - 0.5)));
+    await fast.upsert(A, all.map((v, i) => doc(`m${i}`, `memory ${i}`, v, { granularity: GRANULARITIES[i % 3] as Granularity })));
+    let shared = 0;
+    let total = 0;
+    for (const q of queries) {
+      const exact = await fast.searchDenseExact(A, q, 10);
+      const approx = await fast.searchDense(A, q, 10);
+      t.is(approx.length, 10);
+      const scores = new Map(exact.map((h) => [h.id, h.score]));
+      for (const h of approx) {
+        if (scores.has(h.id)) {
+          shared++;
+          t.true(Math.abs((scores.get(h.id) as number) - h.score) < 1e-6);
+        }
+      }
+      total += exact.length;
+      // Nearest first.
+      t.true(approx.every((h, i) => i === 0 || (approx[i - 1] as { score: number }).score >= h.score));
+    }
+    // Sign codes keep most of the exact top 10 (the measured figure on real embeddings is in docs/performance.md).
+    t.true(shared / total >= 0.9, `recall ${shared / total}`);
+  } finally {
+    db.done();
+  }
+});
+
+test('the binary first pass applies every filter, like the exact scan', async (t) => {
+  const dims = 16;
+  const db = tempDb(dims);
+  try {
+    const index = new SqliteVectorIndex(db.mdb, { exactSearchMax: 0, rescoreFactor: 1000 });
+    const all = vectors(400, dims, 3);
+    await index.upsert(
+      A,
+      all.map((v, i) =>
+        doc(`m${i}`, `memory ${i}`, v, {
+          granularity: GRANULARITIES[i % 3] as Granularity,
+          kind: i % 2 === 0 ? 'fact' : 'preference',
+          status: i % 5 === 0 ? 'invalidated' : 'active',
+          validFrom: 1000 * (i % 7),
+          validTo: i % 4 === 0 ? 5000 : null,
+          recordedAt: 100 * i,
+        }),
+      ),
+    );
+    const filters = [
+      {},
+      { statuses: ['invalidated' as const] },
+      { statuses: ['active' as const, 'invalidated' as const], kinds: ['preference' as const] },
+      { granularities: ['session' as const, 'turn' as const] },
+      { validAt: 4500 },
+      { knownAt: 20_000, statuses: ['active' as const, 'invalidated' as const] },
+    ];
+    // With every candidate rescored, the first pass must return exactly the exact scan's answer.
+    for (const f of filters) {
+      for (const q of vectors(3, dims, 4)) {
+        t.deepEqual(await index.searchDense(A, q, 25, f), await index.searchDenseExact(A, q, 25, f), JSON.stringify(f));
+      }
+    }
+  } finally {
+    db.done();
+  }
+});
+
+test('the in-memory codes follow writes from this and from another connection', async (t) => {
+  const dims = 8;
+  const db = tempDb(dims);
+  const other = openMemoryDb(db.file, dims);
+  try {
+    const reader = new SqliteVectorIndex(db.mdb, { exactSearchMax: 0 });
+    const writer = new SqliteVectorIndex(other, { exactSearchMax: 0 });
+    const base = vectors(200, dims, 5);
+    await reader.upsert(A, base.map((v, i) => doc(`m${i}`, `memory ${i}`, v)));
+    const q = base[7] as number[];
+    t.is((await reader.searchDense(A, q, 1))[0]?.id, 'm7');
+    // Another connection removes the nearest and adds a better match: the reader sees both.
+    await writer.remove(A, ['m7']);
+    t.not((await reader.searchDense(A, q, 1))[0]?.id, 'm7');
+    await writer.upsert(A, [doc('twin', 'twin', q)]);
+    t.is((await reader.searchDense(A, q, 1))[0]?.id, 'twin');
+    await writer.setStatus(A, 'twin', 'invalidated', 10, 10);
+    t.not((await reader.searchDense(A, q, 1))[0]?.id, 'twin');
+    // The reader's own writes update its copy in place.
+    await reader.setStatus(A, 'twin', 'active', null, null);
+    t.is((await reader.searchDense(A, q, 1))[0]?.id, 'twin');
+    await reader.remove(A, ['twin']);
+    t.false((await reader.searchDense(A, q, 50)).some((h) => h.id === 'twin'));
+    // A clear empties every copy.
+    await writer.clear();
+    t.deepEqual(await reader.searchDense(A, q, 5), []);
+    // Other scopes never leak in.
+    await writer.upsert(B, [doc('bob', 'bob', q)]);
+    t.deepEqual(await reader.searchDense(A, q, 5), []);
+  } finally {
+    other.close();
+    db.done();
+  }
+});
+
+test('a version 2 memory.db gains codes, scope versions and FTS tags on open, and searches as before', async (t) => {
+  const dims = 8;
+  const db = tempDb(dims);
+  const base = vectors(30, dims, 6);
+  await new SqliteVectorIndex(db.mdb).upsert(
+    A,
+    base.map((v, i) => doc(`a${i}`, i % 2 === 0 ? `coffee in Paris ${i}` : `tea at home ${i}`, v)),
+  );
+  await new SqliteVectorIndex(db.mdb).upsert(B, [doc('b0', 'coffee for bob', base[0] as number[])]);
+  // Turn the file back into version 2: no code column, FTS without tags.
+  db.mdb.db.exec(`
+    ALTER TABLE vec_docs DROP COLUMN code;
+    DROP TABLE vec_scope_versions;
+    DROP TABLE vec_vectors;
+    CREATE VIRTUAL TABLE fts_old USING fts5(text, scope UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2');
+    INSERT INTO fts_old(rowid, text, scope) SELECT rowid, text, scope FROM fts_memories;
+    DROP TABLE fts_memories;
+    ALTER TABLE fts_old RENAME TO fts_memories;
+    UPDATE engram_meta SET value = '2' WHERE key = 'schema_version';
+  `);
+  db.mdb.close();
+  const reopened = openMemoryDb(db.file, dims);
+  try {
+    const meta = reopened.db.prepare("SELECT value FROM engram_meta WHERE key = 'schema_version'").get() as { value: string };
+    t.is(Number(meta.value), MEMORY_DB_SCHEMA_VERSION);
+    const rows = reopened.db.prepare("SELECT d.memory_id AS id, d.code AS code FROM vec_docs d WHERE d.scope = 'acme/alice'").all() as { id: string; code: Buffer }[];
+    t.is(rows.length, 30);
+    t.is((reopened.db.prepare('SELECT count(*) AS n FROM vec_vectors').get() as { n: number }).n, 31);
+    for (const r of rows) t.deepEqual(r.code, codeBytes(signCode(base[Number(r.id.slice(1))] as number[]), dims));
+    const tags = reopened.db.prepare('SELECT DISTINCT tags FROM fts_memories').all() as { tags: string }[];
+    t.true(tags.some((x) => x.tags.startsWith(scopeToken('acme/alice'))));
+    const index = new SqliteVectorIndex(reopened, { exactSearchMax: 0 });
+    t.deepEqual(
+      (await index.searchText(A, 'coffee', 50)).map((h) => h.id).sort(),
+      Array.from({ length: 15 }, (_, i) => `a${2 * i}`).sort(),
+    );
+    t.deepEqual((await index.searchDense(A, base[3] as number[], 1))[0]?.id, 'a3');
+    t.deepEqual((await index.searchText(B, 'coffee', 5)).map((h) => h.id), ['b0']);
+  } finally {
+    reopened.close();
+    fs.rmSync(db.dir, { recursive: true, force: true });
+  }
+});
+
+test('keyword search leaves out words in most rows of a large index, with the same scores for the rest', async (t) => {
+  const dims = 4;
+  const db = tempDb(dims);
+  try {
+    const pruning = new SqliteVectorIndex(db.mdb, { pruneMinRows: 0 });
+    const full = new SqliteVectorIndex(db.mdb);
+    const texts = Array.from({ length: 40 }, (_, i) => (i % 8 === 0 ? `Maya drinks coffee ${i}` : i % 8 === 1 ? `coffee with friends ${i}` : `Maya walks ${i}`));
+    await full.upsert(A, texts.map((text, i) => doc(`m${i}`, text, [1, i, 0, 0])));
+    const pruned = await pruning.searchText(A, 'Maya coffee', 40);
+    const every = await full.searchText(A, 'Maya coffee', 40);
+    // "maya" is in 35 of 40 rows: only the coffee rows remain, with the same scores (FTS5 weighs
+    // "maya" ~0), best first.
+    t.deepEqual(
+      pruned.map((h) => h.id).sort(),
+      every.filter((h) => texts[Number(h.id.slice(1))]?.includes('coffee')).map((h) => h.id).sort(),
+    );
+    const score = new Map(every.map((h) => [h.id, h.score]));
+    for (const h of pruned) t.true(Math.abs(h.score - (score.get(h.id) as number)) < 1e-4 * Math.abs(h.score));
+    t.true(pruned.every((h, i) => i === 0 || (pruned[i - 1] as { score: number }).score >= h.score));
+    t.is(every.length, 40);
+    // A query of common words only still matches them.
+    t.is((await pruning.searchText(A, 'Maya', 40)).length, 35);
+  } finally {
+    db.done();
+  }
+});
+
+test('keyword search by granularity in one pass gives the lists of one search per granularity', async (t) => {
+  const dims = 4;
+  const db = tempDb(dims);
+  try {
+    const index = new SqliteVectorIndex(db.mdb);
+    const words = ['coffee', 'paris', 'hiking', 'sister', 'tea'];
+    await index.upsert(
+      A,
+      Array.from({ length: 90 }, (_, i) =>
+        doc(`m${i}`, `${words[i % 5]} ${words[(i * 3) % 5]} note ${i}`, [1, i, 0, 0], {
+          granularity: GRANULARITIES[i % 3] as Granularity,
+          status: i % 7 === 0 ? 'invalidated' : 'active',
+        }),
+      ),
+    );
+    await index.upsert(B, [doc('b', 'coffee paris', [1, 0, 0, 0])]);
+    for (const [query, filter] of [
+      ['coffee paris', {}],
+      ['hiking tea sister', { statuses: ['active' as const, 'invalidated' as const] }],
+      ['zebra', {}],
+    ] as const) {
+      const grouped = await index.searchTextByGranularity(A, query, 7, ['turn', 'session', 'turn'], filter);
+      t.deepEqual([...grouped.keys()], ['turn', 'session']);
+      for (const g of ['turn', 'session'] as const) t.deepEqual(grouped.get(g), await index.searchText(A, query, 7, { ...filter, granularities: [g] }));
+    }
+  } finally {
+    db.done();
+  }
+});
