@@ -18,6 +18,7 @@ import { scopeOf, type Scope } from '../core/scope.js';
 import { loadConfig } from '../infra/config.js';
 import { removeDir, tempDir } from '../test/helpers/engine.js';
 import { embedPool, fillPhase, ingestPhase, rebuildPhase, RecordingModel, searchPhase } from './perf/phases.js';
+import { denseRecall } from './perf/dense-recall.js';
 import { perfJson, perfRows, type PerfFigures } from './perf/report.js';
 import { RssSampler } from './perf/rss.js';
 import { conversations, memoryTexts, questions } from './perf/texts.js';
@@ -101,7 +102,8 @@ try {
       search['10k'] = { memories: small, label: `1 user × ${label(small)}`, ms: await searchPhase(engine, [one], qs, label(small), 11), queries: qs.length };
       await fill([[one, small, large - small]], label(large));
       rss.begin(`search ${label(large)}`);
-      search['100k'] = { memories: large, label: `1 user × ${label(large)}`, ms: await searchPhase(engine, [one], qs, label(large), 12), queries: qs.length };
+      const ms = await searchPhase(engine, [one], qs, label(large), 12);
+      search['100k'] = { memories: large, label: `1 user × ${label(large)}`, ms, queries: qs.length, denseRecall: await denseRecall(engine, one, qs.slice(0, 50)) };
       const tenants = Array.from({ length: scale.tenants }, (_, t) => scopeOf(`tenant${t}`, 'maya'));
       const tenantsLabel = `${scale.tenants} tenants × ${label(scale.perTenant)}`;
       await fill(tenants.map((s) => [s, 0, scale.perTenant] as const), tenantsLabel);

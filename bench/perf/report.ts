@@ -27,7 +27,9 @@ export interface PerfFigures {
     readonly modelSecondsInIngest?: number;
   } | null;
   /** Search latency per data set (`10k`, `100k`, `tenants`) and the memories each held. */
-  readonly search: Readonly<Record<string, { readonly memories: number; readonly label: string; readonly ms: Percentiles; readonly queries: number }>>;
+  readonly search: Readonly<
+    Record<string, { readonly memories: number; readonly label: string; readonly ms: Percentiles; readonly queries: number; readonly denseRecall?: number | null }>
+  >;
   /** Projecting the directly written memory events (the fill), all projections. */
   readonly project: { readonly events: number; readonly seconds: number } | null;
   readonly rebuild: { readonly events: number; readonly seconds: number; readonly modelCalls: number } | null;
@@ -50,9 +52,11 @@ export function perfJson(f: PerfFigures): Record<string, unknown> {
   const embedEps = ing && ing.embedSeconds > 0 ? r1(ing.events / ing.embedSeconds) : null;
   const searchMs: Record<string, Percentiles> = {};
   const sizes: Record<string, string> = {};
+  const denseRecall: Record<string, number> = {};
   for (const [key, s] of Object.entries(f.search)) {
     searchMs[key] = s.ms;
     sizes[key] = s.label;
+    if (typeof s.denseRecall === 'number') denseRecall[key] = r3(s.denseRecall);
   }
   const rb = f.rebuild;
   return {
@@ -65,6 +69,7 @@ export function perfJson(f: PerfFigures): Record<string, unknown> {
     peak_rss_mb: f.peakRssMb,
     scale: f.scale,
     search_sizes: sizes,
+    dense_first_pass_recall_at_40: denseRecall,
     ingest: ing
       ? {
           events: ing.events,
@@ -116,6 +121,7 @@ export function perfRows(f: PerfFigures): TableRow[] {
   for (const [key, s] of Object.entries(f.search)) {
     const big = key === '100k';
     row(`search ${key} (${s.label}), p50 / p95 / p99 ms`, `${s.ms.p50} / ${s.ms.p95} / ${s.ms.p99}`, big ? `p95 ≤ ${TARGETS.searchP95Ms}` : '', big ? s.ms.p95 <= TARGETS.searchP95Ms : null);
+    if (typeof s.denseRecall === 'number') row(`search ${key}: exact dense top 40 kept by the binary first pass`, `${r1(100 * s.denseRecall)} %`);
   }
   if (f.project) row('projecting written memory events, events/s', String((j.project as { eps: number | null }).eps));
   if (f.rebuild) {
