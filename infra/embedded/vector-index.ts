@@ -290,11 +290,14 @@ export class SqliteVectorIndex implements VectorIndex {
   /**
    * Runs writes in one transaction that also bumps the version of every scope they touched; once
    * it has committed, the in-memory codes of those scopes follow (or are dropped, when another
-   * connection wrote to the scope since they were loaded).
+   * connection wrote to the scope since they were loaded, or when the caller's own transaction
+   * may still roll back).
    */
   private write(fn: (log: WriteLog) => void): void {
     const log: WriteLog = new Map();
     const versions = new Map<string, number>();
+    // Inside a caller's transaction this one is a savepoint: whether it commits is not known here.
+    const nested = this.db.inTransaction;
     this.run(() =>
       this.db.transaction(() => {
         fn(log);
@@ -305,7 +308,7 @@ export class SqliteVectorIndex implements VectorIndex {
       const cached = this.codes.get(key);
       if (cached === undefined) continue;
       const version = versions.get(key) as number;
-      if (cached.version !== version - 1) {
+      if (nested || cached.version !== version - 1) {
         this.codes.delete(key);
         continue;
       }

@@ -291,3 +291,26 @@ test('keyword search by granularity in one pass gives the lists of one search pe
     db.done();
   }
 });
+
+test('writes inside a caller transaction that rolls back leave no trace in the in-memory codes', async (t) => {
+  const dims = 8;
+  const db = tempDb(dims);
+  try {
+    const index = new SqliteVectorIndex(db.mdb, { exactSearchMax: 0 });
+    const base = vectors(50, dims, 7);
+    await index.upsert(A, base.map((v, i) => doc(`m${i}`, `memory ${i}`, v)));
+    const q = base[3] as number[];
+    t.is((await index.searchDense(A, q, 1))[0]?.id, 'm3');
+    t.throws(() =>
+      db.mdb.db.transaction(() => {
+        index.applyWrites([{ op: 'upsert', scope: A, doc: doc('ghost', 'ghost', q) }, { op: 'remove', scope: A, id: 'm3' }]);
+        throw new Error('the caller fails after the index wrote');
+      })(),
+    );
+    const hits = await index.searchDense(A, q, 50);
+    t.is(hits[0]?.id, 'm3');
+    t.false(hits.some((h) => h.id === 'ghost'));
+  } finally {
+    db.done();
+  }
+});
