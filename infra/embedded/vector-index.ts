@@ -138,9 +138,10 @@ export class SqliteVectorIndex implements VectorIndex {
         `SELECT doc_id, kind, granularity, status, valid_from, valid_to, recorded_at, superseded_at, code
          FROM vec_docs WHERE scope = ?`,
       ),
-      rescore: db.prepare<[Float32Array, bigint, string], { id: string; distance: number | null }>(
+      rescore: db.prepare<[Float32Array, string, string], { id: string; distance: number | null }>(
         `SELECT d.memory_id AS id, vec_distance_cosine(v.embedding, ?) AS distance
-         FROM vec_docs d JOIN vec_vectors v ON v.doc_id = d.doc_id WHERE d.doc_id = ? AND d.scope = ?`,
+         FROM vec_docs d JOIN vec_vectors v ON v.doc_id = d.doc_id
+         WHERE d.doc_id IN (SELECT value FROM json_each(?)) AND d.scope = ?`,
       ),
       termRows: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM fts_memories WHERE fts_memories MATCH ?'),
       totalRows: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM vec_docs'),
@@ -333,12 +334,9 @@ export class SqliteVectorIndex implements VectorIndex {
     // Binary first pass, then exact cosine for the best rescoreFactor × k (same order and scores as the exact path).
     const query = new Float32Array(vector);
     const candidates = codes.nearest(signCode(query), limit * this.tuning.rescoreFactor, filter);
-    const rows = this.run(() =>
-      candidates.flatMap((docId) => {
-        const row = this.stmts.rescore.get(query, BigInt(docId), key);
-        // A zero vector has no cosine distance (NULL): it is similar to nothing.
-        return row === undefined || row.distance === null ? [] : [{ id: row.id, distance: row.distance }];
-      }),
+    // A zero vector has no cosine distance (NULL): it is similar to nothing.
+    const rows = this.run(() => this.stmts.rescore.all(query, JSON.stringify(candidates), key)).filter(
+      (r): r is { id: string; distance: number } => r.distance !== null,
     );
     rows.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return rows.slice(0, limit).map((r) => ({ id: r.id, score: 1 - r.distance }));
