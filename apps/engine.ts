@@ -54,6 +54,9 @@ const isDecayTick = (i: WorkflowInput): i is DecayTick => (i as Partial<DecayTic
 /** Projections that consolidation reads: they must be caught up before a user's next batch. */
 const READ_SIDE = ['memory-store', 'vector-index'];
 
+/** User workflows run at once by `runUntilIdle` (the model overlaps the rest of the pipeline). */
+const WORKFLOWS_IN_FLIGHT = 2;
+
 /** Parses `memory/<tenant>/<user>` back into its scope. */
 function scopeOfWorkflow(workflowId: string): Scope {
   const [, tenantId, userId] = workflowId.split('/');
@@ -184,15 +187,21 @@ export class Engine implements MemoryService {
     for (;;) {
       const bridged = await this.bridge.pollOnce(1024);
       this.deadLettered += bridged.deadLettered;
-      let ran = 0;
-      for (const workflowId of this.ports.runner.pending()) {
-        const result = await this.ports.runner.runBatch(workflowId, workflowFn, this.activities, this.config.batchSize);
-        if (result.ran) {
-          ran++;
-          batches++;
-        }
-        onProgress?.(await this.progress());
-      }
+      // Every pending workflow until its inbox is empty, in rounds. Users' workflows are
+      // independent: two in flight let one user's extraction and clustering run while the model
+      // (in its worker thread) embeds the other's batch. Everything but the model still runs one
+      // call at a time, and commits land in the order of a one-by-one run.
+      const { ran } = await this.ports.runner.runBatches(this.ports.runner.pending(), workflowFn, this.activities, this.config.batchSize, {
+        concurrency: WORKFLOWS_IN_FLIGHT,
+        parallel: ['embed'],
+        ordered: ['commit'],
+        onBatch: async (_, result) => {
+          // Projected while the model embeds the next batch, rather than all at the end.
+          if (result.ran) await this.projectors.catchUp();
+          onProgress?.(await this.progress());
+        },
+      });
+      batches += ran;
       const projected = await this.projectors.catchUp();
       if (bridged.read === 0 && ran === 0 && projected === 0) break;
     }
@@ -375,5 +384,7 @@ export class Engine implements MemoryService {
 
   async close(): Promise<void> {
     await this.ports.close();
+    // The model's worker thread, if it started one (an injected test embedder may have no close).
+    await this.ports.model.close?.();
   }
 }

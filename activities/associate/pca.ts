@@ -1,7 +1,8 @@
 /**
  * PCA to a few dimensions before clustering: a Gaussian mixture over raw 512-d embeddings would
- * need far more points than one user has. The eigen-decomposition is of whichever is smaller, the
- * d×d scatter matrix or the n×n Gram matrix, and only the kept components are stored (as JSON).
+ * need far more points than one user has. Only the kept components are computed (Lanczos on the
+ * smaller of the d×d scatter matrix and the n×n Gram matrix, applied through the data, never
+ * formed), and only they are stored (as JSON).
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { ValidationError } from '../../core/errors.js';
@@ -20,8 +21,13 @@ type Points = readonly (readonly number[])[];
 
 /** Eigenvalues below this fraction of the largest are rank deficiency, not signal. */
 const RANK_TOLERANCE = 1e-10;
+/** A Ritz pair is converged when its residual is below this fraction of the largest Ritz value. */
+const RESIDUAL_TOLERANCE = 1e-11;
+/** Lanczos steps beyond the wanted count before convergence is first checked, and between checks. */
+const LANCZOS_SLACK = 16;
+const CHECK_EVERY = 8;
 
-/** Symmetric eigen-decomposition: eigenpairs sorted by decreasing eigenvalue (columns as arrays). */
+/** Symmetric eigen-decomposition of a small dense matrix: eigenpairs by decreasing eigenvalue. */
 function symmetricEigen(m: Float64Array, size: number): { values: number[]; vectors: number[][] } {
   const mat = new Matrix(size, size);
   for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) mat.set(i, j, m[i * size + j] as number);
@@ -30,6 +36,114 @@ function symmetricEigen(m: Float64Array, size: number): { values: number[]; vect
   const vecs = evd.eigenvectorMatrix;
   const order = raw.map((_, i) => i).sort((a, b) => (raw[b] as number) - (raw[a] as number) || a - b);
   return { values: order.map((i) => raw[i] as number), vectors: order.map((i) => vecs.getColumn(i)) };
+}
+
+/** Eigenpairs of the m×m symmetric tridiagonal matrix with diagonal `alpha` and off-diagonal `beta`. */
+function tridiagonalEigen(alpha: readonly number[], beta: readonly number[], m: number): { values: number[]; vectors: number[][] } {
+  const t = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) {
+    t[i * m + i] = alpha[i] as number;
+    if (i + 1 < m) {
+      t[i * m + i + 1] = beta[i] as number;
+      t[(i + 1) * m + i] = beta[i] as number;
+    }
+  }
+  return symmetricEigen(t, m);
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
+  return s;
+}
+
+/** Removes from `w` its components along the (orthonormal) basis, twice for numerical safety. */
+function orthogonalise(w: Float64Array, basis: readonly Float64Array[]): void {
+  for (let pass = 0; pass < 2; pass++) {
+    for (const q of basis) {
+      const c = dot(w, q);
+      for (let i = 0; i < w.length; i++) w[i] = (w[i] as number) - c * (q[i] as number);
+    }
+  }
+}
+
+/**
+ * The `want` largest eigenpairs (eigenvalues decreasing, unit eigenvectors) of a symmetric
+ * positive semi-definite operator of order `size`, by Lanczos with full reorthogonalisation. The
+ * start vectors are a fixed pseudo-random sequence, so the same operator gives the same result.
+ * When the Krylov space closes (rank deficiency, repeated eigenvalues) a fresh vector orthogonal
+ * to it continues the basis. Stops once every wanted Ritz pair's residual is negligible, or when
+ * the basis spans the space (then the result is a full, exact decomposition).
+ */
+function topEigen(apply: (v: Float64Array, out: Float64Array) => void, size: number, want: number): { values: number[]; vectors: Float64Array[] } {
+  let state = 0x9e3779b9;
+  const random = (): Float64Array => {
+    const v = new Float64Array(size);
+    for (let i = 0; i < size; i++) {
+      // xorshift32: deterministic, no shared Rng needed for a start vector.
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      v[i] = (state >>> 0) / 2 ** 32 - 0.5;
+    }
+    return v;
+  };
+  const basis: Float64Array[] = [];
+  const alpha: number[] = [];
+  const beta: number[] = [];
+  let scale = 0;
+  /** The next basis vector from `w` (orthogonalised already), or null when it is (numerically) zero. */
+  const unit = (w: Float64Array, reference: number): Float64Array | null => {
+    const norm = Math.sqrt(dot(w, w));
+    if (!(norm > 1e-12 * Math.max(reference, Number.MIN_VALUE))) return null;
+    for (let i = 0; i < size; i++) w[i] = (w[i] as number) / norm;
+    return w;
+  };
+  let q = unit(random(), 0) as Float64Array;
+  let ritz: { values: number[]; vectors: number[][] } = { values: [], vectors: [] };
+  for (;;) {
+    basis.push(q);
+    const w = new Float64Array(size);
+    apply(q, w);
+    alpha.push(dot(w, q));
+    orthogonalise(w, basis);
+    const b = Math.sqrt(dot(w, w));
+    scale = Math.max(scale, Math.abs(alpha[alpha.length - 1] as number) + b);
+    const m = basis.length;
+    const full = m === size;
+    if (full || (m >= want + LANCZOS_SLACK && (m - want - LANCZOS_SLACK) % CHECK_EVERY === 0)) {
+      ritz = tridiagonalEigen(alpha, beta, m);
+      const top = Math.max(ritz.values[0] ?? 0, 0);
+      // A Q_m = Q_m T_m + b q_{m+1} e_mᵀ: pair i's residual is b·|last entry of its vector|.
+      const converged = ritz.vectors.slice(0, want).every((s) => b * Math.abs(s[m - 1] as number) <= RESIDUAL_TOLERANCE * top);
+      if (full || converged) break;
+    }
+    let next = unit(w, scale);
+    if (next) beta.push(b);
+    else {
+      // The Krylov space is invariant: continue from a fresh direction outside it.
+      beta.push(0);
+      const fresh = random();
+      orthogonalise(fresh, basis);
+      next = unit(fresh, 1);
+      if (!next) break;
+    }
+    q = next;
+  }
+  const m = basis.length;
+  // Left after the space was exhausted: the decomposition of the whole basis.
+  if (ritz.values.length !== m) ritz = tridiagonalEigen(alpha, beta, m);
+  const k = Math.min(want, m);
+  const vectors = ritz.vectors.slice(0, k).map((s) => {
+    const v = new Float64Array(size);
+    for (let j = 0; j < m; j++) {
+      const c = s[j] as number;
+      const qj = basis[j] as Float64Array;
+      for (let i = 0; i < size; i++) v[i] = (v[i] as number) + c * (qj[i] as number);
+    }
+    return v;
+  });
+  return { values: ritz.values.slice(0, k), vectors };
 }
 
 /** Flip an axis so its largest-magnitude entry is positive: the same data always gives the same signs. */
@@ -52,49 +166,53 @@ export function fitPca(points: Points, maxDims: number): PcaProjection {
   const mean = new Array<number>(dim).fill(0);
   for (const p of points) for (let t = 0; t < dim; t++) mean[t] = (mean[t] as number) + (p[t] as number);
   for (let t = 0; t < dim; t++) mean[t] = (mean[t] as number) / n;
-  const centred = points.map((p) => p.map((v, t) => v - (mean[t] as number)));
+  // Centred points, row-major n×d.
+  const x = new Float64Array(n * dim);
+  points.forEach((p, r) => {
+    for (let t = 0; t < dim; t++) x[r * dim + t] = (p[t] as number) - (mean[t] as number);
+  });
   const want = Math.max(1, Math.min(maxDims, dim, n - 1));
   const denom = Math.max(1, n - 1);
 
   let axes: { value: number; vector: number[] }[] = [];
   if (n > 1) {
-    if (dim <= n) {
-      // Scatter matrix Xᵀ X (d×d), filled from its upper triangle.
-      const s = new Float64Array(dim * dim);
-      for (const x of centred) {
-        for (let a = 0; a < dim; a++) {
-          const xa = x[a] as number;
-          if (xa === 0) continue;
-          const o = a * dim;
-          for (let b = a; b < dim; b++) s[o + b] = (s[o + b] as number) + xa * (x[b] as number);
-        }
+    // X v (n) and Xᵀ u (d), so neither Xᵀ X nor X Xᵀ is ever formed.
+    const times = (v: Float64Array, out: Float64Array): void => {
+      for (let r = 0; r < n; r++) {
+        let s = 0;
+        const o = r * dim;
+        for (let t = 0; t < dim; t++) s += (x[o + t] as number) * (v[t] as number);
+        out[r] = s;
       }
-      for (let a = 0; a < dim; a++) for (let b = 0; b < a; b++) s[a * dim + b] = s[b * dim + a] as number;
-      const { values, vectors } = symmetricEigen(s, dim);
-      axes = values.map((value, i) => ({ value, vector: vectors[i] as number[] }));
+    };
+    const transposeTimes = (u: Float64Array, out: Float64Array): void => {
+      out.fill(0);
+      for (let r = 0; r < n; r++) {
+        const ur = u[r] as number;
+        if (ur === 0) continue;
+        const o = r * dim;
+        for (let t = 0; t < dim; t++) out[t] = (out[t] as number) + ur * (x[o + t] as number);
+      }
+    };
+    if (dim <= n) {
+      // Scatter matrix Xᵀ X (d×d).
+      const tmp = new Float64Array(n);
+      const { values, vectors } = topEigen((v, out) => {
+        times(v, tmp);
+        transposeTimes(tmp, out);
+      }, dim, want);
+      axes = values.map((value, i) => ({ value, vector: Array.from(vectors[i] as Float64Array) }));
     } else {
       // Gram matrix X Xᵀ (n×n): its eigenvector u maps to the axis Xᵀ u / |Xᵀ u|.
-      const g = new Float64Array(n * n);
-      for (let i = 0; i < n; i++) {
-        const xi = centred[i] as number[];
-        for (let j = i; j < n; j++) {
-          const xj = centred[j] as number[];
-          let dot = 0;
-          for (let t = 0; t < dim; t++) dot += (xi[t] as number) * (xj[t] as number);
-          g[i * n + j] = dot;
-          g[j * n + i] = dot;
-        }
-      }
-      const { values, vectors } = symmetricEigen(g, n);
+      const tmp = new Float64Array(dim);
+      const { values, vectors } = topEigen((u, out) => {
+        transposeTimes(u, tmp);
+        times(tmp, out);
+      }, n, want);
       axes = values.map((value, i) => {
-        const u = vectors[i] as number[];
-        const v = new Array<number>(dim).fill(0);
-        for (let r = 0; r < n; r++) {
-          const ur = u[r] as number;
-          const x = centred[r] as number[];
-          for (let t = 0; t < dim; t++) v[t] = (v[t] as number) + ur * (x[t] as number);
-        }
-        return { value, vector: v };
+        const v = new Float64Array(dim);
+        transposeTimes(vectors[i] as Float64Array, v);
+        return { value, vector: Array.from(v) };
       });
     }
   }

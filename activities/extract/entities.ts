@@ -57,22 +57,25 @@ export function normaliseEntity(raw: string): string | null {
   return titled;
 }
 
+/** Tags that make a noun something other than a topic. */
+const NOT_TOPIC_TAGS = ['ProperNoun', 'Pronoun', 'Possessive', 'Value', 'Verb', 'Gerund', 'Adjective', 'Date'];
+
 /** Topic nouns: heads of noun phrases that are neither pronouns nor generic words. */
 function topicNouns(doc: ReturnType<typeof nlp>): string[] {
   const out: string[] = [];
-  const isCommonNoun = (t: { tags: string[] } | undefined): boolean =>
-    t !== undefined &&
-    t.tags.includes('Noun') &&
-    !t.tags.some((tag) => ['ProperNoun', 'Pronoun', 'Possessive', 'Value', 'Verb', 'Gerund', 'Adjective', 'Date'].includes(tag));
-  for (const phrase of doc.nouns().not('#Pronoun').json() as Array<{ terms: Array<{ text: string; normal: string; tags: string[] }> }>) {
+  const isCommonNoun = (t: { tags?: Set<string> } | undefined): boolean =>
+    t?.tags !== undefined && t.tags.has('Noun') && !NOT_TOPIC_TAGS.some((tag) => t.tags?.has(tag));
+  // The phrases' own terms (`docs`), not `.json()`: the same text, normal form and tags, without
+  // building a JSON copy of every term (which cost more than the tagging).
+  for (const terms of doc.nouns().not('#Pronoun').docs) {
     // The head is the last common noun; an adjacent common noun before it makes a compound ("support group").
-    let h = phrase.terms.length - 1;
-    while (h >= 0 && !isCommonNoun(phrase.terms[h])) h--;
+    let h = terms.length - 1;
+    while (h >= 0 && !isCommonNoun(terms[h])) h--;
     if (h < 0) continue;
-    const clean = (i: number): string => (phrase.terms[i]?.normal ?? '').replace(/[^\p{L}\p{N}-]+/gu, '');
+    const clean = (i: number): string => (terms[i]?.normal ?? '').replace(/[^\p{L}\p{N}-]+/gu, '');
     const head = lemma(clean(h));
     if (head.length < 3 || GENERIC_NOUNS.has(head) || isStopword(head) || relationOf(head) !== null) continue;
-    const before = phrase.terms[h - 1];
+    const before = terms[h - 1];
     const compound = isCommonNoun(before) && !/[,;:]$/.test((before as { text: string }).text) ? clean(h - 1) : '';
     out.push(compound.length > 0 ? `${compound} ${head}` : head);
   }

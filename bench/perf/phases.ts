@@ -23,21 +23,23 @@ import { conversations } from './texts.js';
 export class RecordingModel extends UseLiteEmbedder {
   recording = false;
   readonly batches: string[][] = [];
-  /** Wall and CPU seconds spent inside the model while recording (nothing else runs meanwhile). */
+  /**
+   * Wall seconds during which the model had work while recording. The model runs in its worker
+   * thread and two workflows may wait on it at once, so this is the union of the calls' spans,
+   * not their sum (and no CPU figure: the main thread keeps working meanwhile).
+   */
   seconds = 0;
-  cpuSeconds = 0;
+  private active = 0;
+  private busySince = 0;
 
   override async embed(texts: readonly string[]): Promise<number[][]> {
     if (!this.recording || texts.length === 0) return super.embed(texts);
     this.batches.push([...texts]);
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
+    if (this.active++ === 0) this.busySince = performance.now();
     try {
       return await super.embed(texts);
     } finally {
-      const c = process.cpuUsage(c0);
-      this.cpuSeconds += (c.user + c.system) / 1e6;
-      this.seconds += (performance.now() - t0) / 1000;
+      if (--this.active === 0) this.seconds += (performance.now() - this.busySince) / 1000;
     }
   }
 
@@ -100,6 +102,9 @@ export async function ingestPhase(
   const cachePath = join(config.dataDir, 'embed-only.db');
   const cacheDb = openDatabase(cachePath);
   const alone = new CachedEmbedder(model, cacheDb, cachePath);
+  // Closing the engine stopped the model's worker: it starts (and loads) again untimed, as the
+  // pipeline's had before ingest began.
+  await model.embed(['Warm up the sentence encoder.', 'A second sentence, so a batch runs.']);
   const bar = progressBar('embedder alone');
   const total = model.texts;
   let done = 0;

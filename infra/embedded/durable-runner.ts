@@ -8,7 +8,11 @@
  *   batch. Every activity call is journaled by (workflow, batch, call sequence) with its JSON result;
  *   a re-run returns journaled results without executing the activity again, and the first
  *   unjournaled call executes for real. Completing the batch atomically stores the new state, marks
- *   the inputs done and drops the journal.
+ *   the inputs done and drops the journal. Results are journaled as JSON with float32 arrays
+ *   (embeddings) packed in base64; journals of earlier versions (plain JSON) are still read.
+ * - `runBatches` runs many workflows until their inboxes are empty, batches of different workflows
+ *   overlapping (one workflow never has two), with the effects that share a log kept in the order
+ *   of a one-by-one run.
  *
  * Activities are at-least-once (a crash between an activity's effect and its journal entry re-runs
  * it once), so they must be idempotent, as with Temporal. Workflow functions must be deterministic
@@ -44,6 +48,28 @@ export interface WorkflowContext<S, I, A> {
 /** Options of `DurableRunner.open`. */
 export interface DurableRunnerOptions {
   readonly clock?: Clock;
+}
+
+/** Options of `DurableRunner.runBatches`. */
+export interface RunBatchesOptions<A> {
+  /** Batches in flight at once (1: one after another). */
+  readonly concurrency: number;
+  /** Activities whose calls may overlap other calls (their work happens elsewhere or touches nothing shared). */
+  readonly parallel?: readonly (keyof A & string)[];
+  /** Activities whose calls wait for every batch started earlier to finish (appends to a shared log). */
+  readonly ordered?: readonly (keyof A & string)[];
+  /**
+   * Called after each batch that did not fail (also when there was nothing to run), one at a time
+   * with the calls of activities that are not parallel (it may use the same stores).
+   */
+  readonly onBatch?: (workflowId: string, result: { ran: boolean; inputs: number }) => void | Promise<void>;
+}
+
+/** A batch stopped before an ordered call because an earlier batch failed; it stays pending. */
+class BatchStopped extends EngramError {
+  constructor(workflowId: string) {
+    super(`workflow ${workflowId} stopped: an earlier batch failed`, { code: 'stopped', retriable: true, details: { workflowId } });
+  }
 }
 
 /** Replay found a different activity at a journaled position: the workflow code is not deterministic. */
@@ -113,24 +139,100 @@ function checkId(what: string, id: string): void {
   }
 }
 
-/** JSON text of a value; `undefined` is kept distinct from null by wrapping. */
+/**
+ * Journal text. Activity results carry embeddings (hundreds of float32 numbers each, passed from
+ * stage to stage), and printing and parsing them as JSON numbers was most of the journal's cost,
+ * so the journal writes JSON in which every array of at least `PACKED_MIN` finite float32 numbers
+ * is a string of their little-endian bytes in base64, marked by a leading NUL (strings that really
+ * begin with NUL get a second one). Decoding gives exactly what a JSON round trip of the value
+ * would (-0 becomes 0, as in JSON). The text starts with `PACKED_TAG` so that it cannot be taken
+ * for the plain JSON of earlier versions, which is still read (`{"v": value}`).
+ */
+const PACKED_TAG = 'f32;';
+const PACKED_MIN = 16;
+const NUL = '\u0000';
+const PACKED = `${NUL}f32:`;
+
+/** JSON.stringify replacer: float32 arrays to packed strings, NUL-led strings escaped. */
+function packFloats(_key: string, value: unknown): unknown {
+  if (typeof value === 'string') return value.charCodeAt(0) === 0 ? NUL + value : value;
+  if (!Array.isArray(value) || value.length < PACKED_MIN) return value;
+  const packed = new Float32Array(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const x: unknown = value[i];
+    // Holes, non-numbers, non-finite numbers (null in JSON) and doubles stay JSON.
+    if (typeof x !== 'number' || Math.fround(x) !== x || !Number.isFinite(x)) return value;
+    packed[i] = x === 0 ? 0 : x;
+  }
+  return PACKED + Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('base64');
+}
+
+/** The value of a packed or escaped string. */
+function unpackString(text: string): unknown {
+  if (!text.startsWith(PACKED)) return text.slice(1);
+  const bytes = Buffer.from(text.slice(PACKED.length), 'base64');
+  // Copied out: the decoded bytes may not be 4-byte aligned inside Buffer's pool.
+  const floats = new Float32Array(new Uint8Array(bytes).buffer);
+  // An indexed copy: Array.from iterates (one result object per element).
+  const out = new Array<number>(floats.length);
+  for (let i = 0; i < floats.length; i++) out[i] = floats[i] as number;
+  return out;
+}
+
+/** Replaces packed and escaped strings in freshly parsed JSON, in place (returns the value). */
+function unpackFloats(value: unknown): unknown {
+  if (typeof value === 'string') return value.charCodeAt(0) === 0 ? unpackString(value) : value;
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const x: unknown = value[i];
+      if (typeof x === 'string') {
+        if (x.charCodeAt(0) === 0) value[i] = unpackString(x);
+      } else if (typeof x === 'object' && x !== null) unpackFloats(x);
+    }
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    const x = record[key];
+    if (typeof x === 'string') {
+      // An own "__proto__" (JSON.parse makes one) must stay an own property, not become the prototype.
+      if (x.charCodeAt(0) === 0) Object.defineProperty(record, key, { value: unpackString(x), writable: true, enumerable: true, configurable: true });
+    } else if (typeof x === 'object' && x !== null) unpackFloats(x);
+  }
+  return value;
+}
+
+/** Journal text of a value (see PACKED_TAG); throws TypeError for values JSON cannot hold. */
+export function encodeJournalValue(value: unknown): string {
+  // Wrapped, so that `undefined` stays distinct from null.
+  return PACKED_TAG + JSON.stringify({ v: value }, packFloats);
+}
+
+/** The value of journal text, packed or in the plain JSON of earlier versions. */
+export function decodeJournalValue(text: string): unknown {
+  if (!text.startsWith(PACKED_TAG)) return (JSON.parse(text) as { v?: unknown }).v;
+  return unpackFloats((JSON.parse(text.slice(PACKED_TAG.length)) as { v?: unknown }).v);
+}
+
+/** Journal text of an activity's result. */
 function encodeResult(activity: string, value: unknown): string {
   try {
-    return JSON.stringify({ v: value });
+    return encodeJournalValue(value);
   } catch (cause) {
     throw new ValidationError(`activity ${activity} returned a value that is not JSON: ${(cause as Error).message}`);
   }
 }
 
 function decodeResult(text: string): unknown {
-  return (JSON.parse(text) as { v?: unknown }).v;
+  return decodeJournalValue(text);
 }
 
-/** A JSON round trip, so a live run sees exactly what a replay (or Temporal's converter) would. */
+/** A JSON round trip (packed), so a live run sees exactly what a replay (or Temporal's converter) would. */
 function jsonClone(what: string, value: unknown): unknown {
   if (value === undefined) return undefined;
   try {
-    return JSON.parse(JSON.stringify(value));
+    return decodeJournalValue(encodeJournalValue(value));
   } catch (cause) {
     throw new ValidationError(`${what} is not JSON: ${(cause as Error).message}`);
   }
@@ -152,6 +254,7 @@ export class DurableRunner {
     inboxToDone: Statement<[string, number]>;
     inboxDrop: Statement<[string, number]>;
     pending: Statement<[], { workflow_id: string }>;
+    hasWork: Statement<[string], { one: number }>;
     journalGet: Statement<[string, number], { call_seq: number; activity: string; result: string }>;
     journalPut: Statement<[string, number, number, string, string, number]>;
     journalDrop: Statement<[string, number]>;
@@ -196,6 +299,7 @@ export class DurableRunner {
       pending: db.prepare<[], { workflow_id: string }>(
         'SELECT workflow_id FROM inbox GROUP BY workflow_id ORDER BY min(seq)',
       ),
+      hasWork: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM inbox WHERE workflow_id = ? LIMIT 1'),
       journalGet: db.prepare<[string, number], { call_seq: number; activity: string; result: string }>(
         'SELECT call_seq, activity, result FROM journal WHERE workflow_id = ? AND batch = ?',
       ),
@@ -362,6 +466,134 @@ export class DurableRunner {
     } finally {
       this.running.delete(workflowId);
     }
+  }
+
+  /**
+   * Runs the workflows in `workflowIds` (distinct ids) until their inboxes are empty, one batch
+   * after another in rounds (a batch of each, then a batch of each that has more, ...), with up to
+   * `opts.concurrency` batches of different workflows in flight; a workflow never has two. Every
+   * batch is started in that fixed order, and the next one starts once the last one started is
+   * waiting on a `parallel` activity (or has ended), so the next one's work overlaps the model's.
+   *
+   * Different workflows are independent, but activities share stores: calls of activities not
+   * listed as `parallel` run one at a time (FIFO), as in a one-by-one run. Calls of `ordered`
+   * activities (appends to a shared log) wait until every batch started earlier has ended, so
+   * their effects land in exactly the order of a one-by-one run of the same rounds.
+   *
+   * On a failure no further batch starts; a batch started later that reaches an ordered call is
+   * stopped there (it stays pending, as if it had not run); batches in flight settle; then the
+   * failure of the earliest batch is thrown. Journaled (replayed) calls skip the waits.
+   */
+  async runBatches<S, I, A extends ActivityFns<A>>(
+    workflowIds: readonly string[],
+    fn: (ctx: WorkflowContext<S, I, A>) => Promise<S>,
+    activities: A,
+    maxBatch: number,
+    opts: RunBatchesOptions<A>,
+  ): Promise<{ ran: number; inputs: number }> {
+    const concurrency = opts.concurrency;
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+      throw new ValidationError(`concurrency must be a positive integer, got ${concurrency}`);
+    }
+    if (new Set(workflowIds).size !== workflowIds.length) throw new ValidationError('runBatches needs distinct workflow ids');
+    const parallel = new Set<string>(opts.parallel ?? []);
+    const ordered = new Set<string>(opts.ordered ?? []);
+    let exclusive: Promise<void> = Promise.resolve();
+    const oneAtATime = async <T>(run: () => Promise<T>): Promise<T> => {
+      const previous = exclusive;
+      let release = (): void => undefined;
+      exclusive = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await previous;
+      try {
+        return await run();
+      } finally {
+        release();
+      }
+    };
+    /** Batches started so far: `finished[i]` resolves once batches 0..i have all ended. */
+    const finished: Promise<void>[] = [];
+    let failedAt = Infinity;
+    let failure: unknown = null;
+    let ran = 0;
+    let inputs = 0;
+    /** Starts batch `i`; `handedOff` resolves when it first waits on a parallel activity. */
+    const start = (i: number, workflowId: string): { settled: Promise<boolean>; handedOff: Promise<void> } => {
+      const earlier = i === 0 ? Promise.resolve() : (finished[i - 1] as Promise<void>);
+      let handOff = (): void => undefined;
+      const handedOff = new Promise<void>((resolve) => {
+        handOff = resolve;
+      });
+      const wrapped: Record<string, (input: never) => Promise<unknown>> = {};
+      for (const name of Object.keys(activities)) {
+        const impl = (activities as Record<string, (input: never) => Promise<unknown>>)[name]!;
+        if (parallel.has(name)) {
+          wrapped[name] = (input: never) => {
+            const running = impl(input);
+            handOff();
+            return running;
+          };
+        } else if (!ordered.has(name)) {
+          wrapped[name] = (input: never) => oneAtATime(() => impl(input));
+        } else {
+          wrapped[name] = async (input: never) => {
+            await earlier;
+            if (failedAt < i) throw new BatchStopped(workflowId);
+            return oneAtATime(() => impl(input));
+          };
+        }
+      }
+      /** Whether the batch ran (false: nothing to run, stopped, or failed). */
+      const settled = (async (): Promise<boolean> => {
+        try {
+          // The wrappers have exactly the activities' keys and call signatures.
+          const result = await this.runBatch(workflowId, fn, wrapped as unknown as A, maxBatch);
+          if (result.ran) ran++;
+          inputs += result.inputs;
+          if (opts.onBatch) await oneAtATime(async () => opts.onBatch?.(workflowId, result));
+          return result.ran;
+        } catch (err) {
+          if (!(err instanceof BatchStopped) && i < failedAt) {
+            failedAt = i;
+            failure = err;
+          }
+          return false;
+        }
+      })();
+      return { settled, handedOff };
+    };
+    const inFlight = new Set<Promise<boolean>>();
+    const latest = new Map<string, Promise<boolean>>();
+    let round = [...workflowIds];
+    while (round.length > 0 && failedAt === Infinity) {
+      const next: string[] = [];
+      for (const workflowId of round) {
+        const previous = latest.get(workflowId);
+        // One batch per workflow at a time; after the first round, only workflows with more to do.
+        if (previous && (!(await previous) || !this.hasWork(workflowId))) continue;
+        while (inFlight.size >= concurrency) await Promise.race(inFlight);
+        if (failedAt < Infinity) break;
+        const i = finished.length;
+        const { settled, handedOff } = start(i, workflowId);
+        finished.push(i === 0 ? settled.then(() => undefined) : Promise.all([finished[i - 1], settled]).then(() => undefined));
+        latest.set(workflowId, settled);
+        inFlight.add(settled);
+        void settled.then(() => inFlight.delete(settled));
+        next.push(workflowId);
+        // The main thread is this batch's until it waits on the model: start the next one then.
+        await Promise.race([handedOff, settled]);
+      }
+      round = next;
+    }
+    await Promise.all(inFlight);
+    if (failedAt < Infinity) throw failure;
+    return { ran, inputs };
+  }
+
+  /** True when the workflow has inputs waiting or an unfinished batch. */
+  private hasWork(workflowId: string): boolean {
+    return guardSqlite(this.path, () => this.stmts.hasWork.get(workflowId) !== undefined);
   }
 
   /** The state the workflow's last completed batch returned, or null. */

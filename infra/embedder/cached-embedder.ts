@@ -38,7 +38,7 @@ export class CachedEmbedder implements Embedder {
     const out: (number[] | undefined)[] = guardSqlite(this.path, () =>
       hashes.map((h) => {
         const row = this.getStmt.get(this.modelId, h);
-        return row ? Array.from(new Float32Array(row.vector.buffer, row.vector.byteOffset, row.vector.byteLength / 4)) : undefined;
+        return row ? numbersOf(new Float32Array(row.vector.buffer, row.vector.byteOffset, row.vector.byteLength / 4)) : undefined;
       }),
     );
     const missing: number[] = [];
@@ -67,4 +67,11 @@ export class CachedEmbedder implements Embedder {
     }
     return out as number[][];
   }
+}
+
+/** The floats as plain numbers (an indexed copy: Array.from iterates, one result object per element). */
+function numbersOf(floats: Float32Array): number[] {
+  const out = new Array<number>(floats.length);
+  for (let i = 0; i < floats.length; i++) out[i] = floats[i] as number;
+  return out;
 }
