@@ -44,9 +44,18 @@ export function encodeConversationEvent(e: ConversationEvent): Uint8Array {
   return encodeEvent('conversation', e);
 }
 
+/** How far decoding may trust its input. */
+export interface DecodeOptions {
+  /**
+   * The bytes were authenticated as Engram's own encoding (a sealed record whose AES-GCM tag
+   * verified), so the bounds walk that guards avsc against hostile lengths and counts is skipped.
+   */
+  readonly trusted?: boolean;
+}
+
 /** Decodes single-object bytes into a conversation event; DecodeError says why when it cannot. */
-export function decodeConversationEvent(b: Uint8Array): ConversationEvent {
-  return toEvent('conversation', decodeRecord(b)) as unknown as ConversationEvent;
+export function decodeConversationEvent(b: Uint8Array, opts?: DecodeOptions): ConversationEvent {
+  return toEvent('conversation', decodeRecord(b, opts)) as unknown as ConversationEvent;
 }
 
 /** Encodes a memory event with the latest schema of its payload type; ValidationError names the bad field. */
@@ -55,8 +64,8 @@ export function encodeMemoryEvent(e: MemoryEvent): Uint8Array {
 }
 
 /** Decodes single-object bytes into a memory event; DecodeError says why when it cannot. */
-export function decodeMemoryEvent(b: Uint8Array): MemoryEvent {
-  return toEvent('memory', decodeRecord(b)) as unknown as MemoryEvent;
+export function decodeMemoryEvent(b: Uint8Array, opts?: DecodeOptions): MemoryEvent {
+  return toEvent('memory', decodeRecord(b, opts)) as unknown as MemoryEvent;
 }
 
 /**
@@ -70,7 +79,7 @@ export function encodeRecord(name: string, version: number, record: Record<strin
 }
 
 /** Decodes single-object bytes into the flat record of the latest version of the writer's schema name. */
-export function decodeRecord(bytes: Uint8Array): DecodedRecord {
+export function decodeRecord(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedRecord {
   const cat = catalogue();
   if (!(bytes instanceof Uint8Array)) throw decodeError('input', `expected bytes, got ${typeof bytes}`);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -86,17 +95,25 @@ export function decodeRecord(bytes: Uint8Array): DecodedRecord {
     throw decodeError('fingerprint', `unknown schema fingerprint ${fingerprintHex(fp)}`, { fingerprint: fingerprintHex(fp) });
   }
   const where = `${writer.name} v${writer.version}`;
-  const failure = scanBody(writer.type, buf, HEADER_LENGTH);
-  if (failure !== null) throw decodeError(failure.reason, `${where}: ${failure.message}`, { schema: where });
-  const reader = cat.latest(writer.name) ?? writer;
+  if (opts.trusted !== true) {
+    const failure = scanBody(writer.type, buf, HEADER_LENGTH);
+    if (failure !== null) throw decodeError(failure.reason, `${where}: ${failure.message}`, { schema: where });
+  }
+  const plan = readPlanOf(cat, writer);
   let raw: unknown;
   try {
-    raw = reader.type.fromBuffer(buf.subarray(HEADER_LENGTH), resolverFor(cat, reader, writer));
+    raw = plan.reader.type.fromBuffer(buf.subarray(HEADER_LENGTH), plan.resolver);
   } catch (err) {
     if (err instanceof DecodeError) throw err;
     throw decodeError('body', `${where}: body does not decode: ${(err as Error).message}`, { schema: where }, err);
   }
-  const value = fromAvro(reader.type, raw, []) as Record<string, unknown>;
+  let value: Record<string, unknown>;
+  try {
+    value = (plan.convert === null ? raw : plan.convert(raw)) as Record<string, unknown>;
+  } catch (err) {
+    if (!(err instanceof Float32Failure)) throw err;
+    throw decodeError('body', `${renderPath(err.path)}: ${err.byteLength} bytes is not a whole number of float32 values`);
+  }
   return { name: writer.name, namespace: writer.namespace, version: writer.version, value };
 }
 
@@ -135,16 +152,22 @@ function encodeEvent(ns: SchemaNamespace, e: ConversationEvent | MemoryEvent): U
   return encodeWith(entry, eventRecord(e), (p) => (p.length > 0 && envelope.includes(p[0] ?? '') ? p : ['payload', ...p]));
 }
 
+/** The envelope fields of each namespace, as sets (looked up for every field of every record decoded). */
+const ENVELOPE_SETS: Readonly<Record<SchemaNamespace, ReadonlySet<string>>> = {
+  conversation: new Set(ENVELOPE_FIELDS.conversation),
+  memory: new Set(ENVELOPE_FIELDS.memory),
+};
+
 function toEvent(ns: SchemaNamespace, decoded: DecodedRecord): Record<string, unknown> {
   if (decoded.namespace !== ns) {
     throw decodeError('namespace', `expected a ${ns} event, got ${decoded.namespace} event ${decoded.name}`);
   }
-  const envelope = ENVELOPE_FIELDS[ns];
+  const envelope = ENVELOPE_SETS[ns];
   const event: Record<string, unknown> = {};
   const payload: Record<string, unknown> = { type: decoded.name };
-  for (const [key, value] of Object.entries(decoded.value)) {
-    if (envelope.includes(key)) event[key] = value;
-    else payload[key] = value;
+  for (const key of Object.keys(decoded.value)) {
+    if (envelope.has(key)) event[key] = decoded.value[key];
+    else payload[key] = decoded.value[key];
   }
   event.payload = payload;
   return event;
@@ -222,65 +245,143 @@ function float32Bytes(values: readonly number[]): Buffer {
 
 type Resolver = ReturnType<Type['createResolver']>;
 
-const resolvers = new WeakMap<Catalogue, Map<string, Resolver>>();
+/** avsc value → domain value for one reader type, compiled once per type; null where nothing changes. */
+type Converter = (value: unknown) => unknown;
 
-/** The resolver from a writer version to the reader version (undefined when they are the same schema), cached. */
-function resolverFor(cat: Catalogue, reader: SchemaEntry, writer: SchemaEntry): Resolver | undefined {
-  if (reader === writer) return undefined;
-  let cache = resolvers.get(cat);
-  if (cache === undefined) {
-    cache = new Map();
-    resolvers.set(cat, cache);
-  }
-  const key = `${writer.fingerprintHex}>${reader.fingerprintHex}`;
-  let resolver = cache.get(key);
-  if (resolver === undefined) {
-    try {
-      resolver = reader.type.createResolver(writer.type);
-    } catch (err) {
-      throw decodeError(
-        'resolution',
-        `${writer.name} v${writer.version} cannot be read as v${reader.version}: ${(err as Error).message}`,
-        undefined,
-        err,
-      );
-    }
-    cache.set(key, resolver);
-  }
-  return resolver;
+/** How records of one writer schema are read: the reader schema, the resolver and the conversion. */
+interface ReadPlan {
+  readonly reader: SchemaEntry;
+  /** Undefined when writer and reader are the same schema. */
+  readonly resolver: Resolver | undefined;
+  readonly convert: Converter | null;
 }
 
-/** avsc value → domain value, guided by the reader schema: plain objects, float32 bytes → number[]. */
-function fromAvro(type: Type, value: unknown, path: string[]): unknown {
+const plans = new WeakMap<Catalogue, Map<SchemaEntry, ReadPlan>>();
+
+/** The read plan of a writer schema (resolved against the latest version of its name), cached. */
+function readPlanOf(cat: Catalogue, writer: SchemaEntry): ReadPlan {
+  let cache = plans.get(cat);
+  if (cache === undefined) {
+    cache = new Map();
+    plans.set(cat, cache);
+  }
+  let plan = cache.get(writer);
+  if (plan === undefined) {
+    const reader = cat.latest(writer.name) ?? writer;
+    plan = { reader, resolver: resolverFor(reader, writer), convert: converterOf(reader.type) };
+    cache.set(writer, plan);
+  }
+  return plan;
+}
+
+/** The resolver from a writer version to the reader version (undefined when they are the same schema). */
+function resolverFor(reader: SchemaEntry, writer: SchemaEntry): Resolver | undefined {
+  if (reader === writer) return undefined;
+  try {
+    return reader.type.createResolver(writer.type);
+  } catch (err) {
+    throw decodeError('resolution', `${writer.name} v${writer.version} cannot be read as v${reader.version}: ${(err as Error).message}`, undefined, err);
+  }
+}
+
+/** A float32 `bytes` value of the wrong length; the path is filled in as the error leaves each record and array. */
+class Float32Failure extends Error {
+  readonly path: string[] = [];
+
+  constructor(readonly byteLength: number) {
+    super('not a whole number of float32 values');
+  }
+}
+
+/** Float32Array reads in the platform's byte order: where that is not the wire's (little-endian), values are read one by one. */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** Little-endian float32 bytes → numbers. */
+function float32Values(buf: Buffer): number[] {
+  if (buf.length % 4 !== 0) throw new Float32Failure(buf.length);
+  const n = buf.length / 4;
+  const out = new Array<number>(n);
+  if (LITTLE_ENDIAN && buf.byteOffset % 4 === 0) {
+    const floats = new Float32Array(buf.buffer, buf.byteOffset, n);
+    for (let i = 0; i < n; i++) out[i] = floats[i] as number;
+  } else {
+    for (let i = 0; i < n; i++) out[i] = buf.readFloatLE(i * 4);
+  }
+  return out;
+}
+
+const converters = new WeakMap<Type, Converter | null>();
+
+/**
+ * The conversion of avsc values of a reader type into domain values, compiled once per type:
+ * plain objects for records, float32 `bytes` → number[], everything else as avsc returns it.
+ */
+function converterOf(type: Type): Converter | null {
+  const known = converters.get(type);
+  if (known !== undefined) return known;
+  const compiled = compileConverter(type);
+  converters.set(type, compiled);
+  return compiled;
+}
+
+function compileConverter(type: Type): Converter | null {
   switch (type.typeName) {
     case 'record':
     case 'error': {
-      const rec = value as Record<string, unknown>;
-      const out: Record<string, unknown> = {};
-      for (const f of (type as types.RecordType).fields) out[f.name] = fromAvro(f.type, rec[f.name], [...path, f.name]);
-      return out;
+      const fields: { name: string; convert: Converter | null }[] = [];
+      const convertRecord: Converter = (value) => {
+        const rec = value as Record<string, unknown>;
+        const out: Record<string, unknown> = {};
+        for (const { name, convert } of fields) {
+          if (convert === null) {
+            out[name] = rec[name];
+            continue;
+          }
+          try {
+            out[name] = convert(rec[name]);
+          } catch (err) {
+            if (err instanceof Float32Failure) err.path.unshift(name);
+            throw err;
+          }
+        }
+        return out;
+      };
+      // Registered before its fields are compiled: a recursive schema refers back to this record.
+      converters.set(type, convertRecord);
+      for (const f of (type as types.RecordType).fields) fields.push({ name: f.name, convert: converterOf(f.type) });
+      return convertRecord;
     }
     case 'array': {
-      const items = (type as types.ArrayType).itemsType;
-      return (value as unknown[]).map((v, i) => fromAvro(items, v, [...path, String(i)]));
+      const convert = converterOf((type as types.ArrayType).itemsType);
+      if (convert === null) return null;
+      return (value) =>
+        (value as unknown[]).map((v, i) => {
+          try {
+            return convert(v);
+          } catch (err) {
+            if (err instanceof Float32Failure) err.path.unshift(String(i));
+            throw err;
+          }
+        });
     }
     case 'union:unwrapped': {
-      if (value === null) return null;
       const branches = (type as types.UnwrappedUnionType).types.filter((t) => t.typeName !== 'null');
-      const branch = branches.length === 1 ? branches[0] : branches.find((t) => t.isValid(value));
-      return branch === undefined ? value : fromAvro(branch, value, path);
-    }
-    case 'bytes': {
-      const buf = value as Buffer;
-      if (buf.length % 4 !== 0) {
-        throw decodeError('body', `${renderPath(path)}: ${buf.length} bytes is not a whole number of float32 values`);
+      const only = branches.length === 1 ? branches[0] : undefined;
+      if (only !== undefined) {
+        const convert = converterOf(only);
+        return convert === null ? null : (value) => (value === null ? null : convert(value));
       }
-      const out: number[] = new Array<number>(buf.length / 4);
-      for (let i = 0; i < out.length; i++) out[i] = buf.readFloatLE(i * 4);
-      return out;
+      return (value) => {
+        if (value === null) return null;
+        const branch = branches.find((t) => t.isValid(value));
+        const convert = branch === undefined ? null : converterOf(branch);
+        return convert === null ? value : convert(value);
+      };
     }
+    case 'bytes':
+      return (value) => float32Values(value as Buffer);
     default:
-      return value;
+      return null;
   }
 }
 

@@ -21,6 +21,14 @@ import { isSealed, openBytes, sealBytes, sealedKeyIdOf } from '../schemas/sealed
 /** What opening a record gives: its plain Avro bytes, or the fact that its key was destroyed. */
 export type OpenedRecord = { readonly erased: false; readonly bytes: Uint8Array } | { readonly erased: true; readonly keyId: string };
 
+/**
+ * Opening one record of many: what it gave, or why it cannot be opened (tampered, misplaced).
+ * `authenticated` says the bytes passed AES-GCM under a key of ours: Engram itself wrote them.
+ */
+export type OpenResult =
+  | { readonly ok: true; readonly opened: OpenedRecord; readonly authenticated: boolean }
+  | { readonly ok: false; readonly error: DecodeError };
+
 /** The key a conversation event is sealed with, or null when it stays plain. */
 export function conversationKeyIdOf(e: ConversationEvent): string | null {
   const p = e.payload;
@@ -113,6 +121,40 @@ export class RecordSealer {
     const key = await this.keys.get(scope, keyId);
     if (key === null) return { erased: true, keyId };
     return { erased: false, bytes: openBytes(key, scope, record.value) };
+  }
+
+  /**
+   * Opens many records, looking each key up once (a memory's events share its key). A record that
+   * cannot be opened is reported in its place; a key store failure rejects the whole call.
+   */
+  async openAll(records: readonly Pick<LogRecord, 'key' | 'value'>[]): Promise<OpenResult[]> {
+    const keys = new Map<string, Promise<Uint8Array | null>>();
+    const out: OpenResult[] = [];
+    for (const record of records) {
+      try {
+        if (!isSealed(record.value)) {
+          out.push({ ok: true, opened: { erased: false, bytes: record.value }, authenticated: false });
+          continue;
+        }
+        const keyId = sealedKeyIdOf(record.value);
+        if (this.keys === null) throw new DecodeError(`record sealed under ${keyId} but no key store is configured`, { reason: 'seal' });
+        const scope = scopeOfRecordKey(record.key);
+        // A record key (`tenant/user`) holds no NUL, so this names one key of one user.
+        const cacheKey = `${record.key}\u0000${keyId}`;
+        let key = keys.get(cacheKey);
+        if (key === undefined) {
+          key = this.keys.get(scope, keyId);
+          keys.set(cacheKey, key);
+        }
+        const bytes = await key;
+        const opened: OpenedRecord = bytes === null ? { erased: true, keyId } : { erased: false, bytes: openBytes(bytes, scope, record.value) };
+        out.push({ ok: true, opened, authenticated: bytes !== null });
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+        out.push({ ok: false, error: err });
+      }
+    }
+    return out;
   }
 
   /** Destroys keys of one user (no-op without a key store); returns how many existed. */

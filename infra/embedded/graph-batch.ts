@@ -1,8 +1,8 @@
 /**
  * Batched graph writes for the projector: a whole batch of memory events in one transaction, with
  * new memories (the common case, and every case in a rebuild) and association links written by a
- * few `UNWIND $rows` statements instead of five statements each. The result equals applying the
- * operations one by one, in order:
+ * few bulk statements (see STATEMENTS) instead of five statements each. The result equals applying
+ * the operations one by one, in order:
  *
  * - Only memories absent from the graph at the start of the batch and not written earlier in it
  *   are "fresh": they have no edges to replace, so their nodes and edges are created outright.
@@ -14,6 +14,8 @@
  *
  * Pattern note: every lookup is its own `MATCH (x {key: …})` clause. LadybugDB plans a comma-joined
  * `MATCH (a {key: …}), (b {key: …})` as a scan and join, hundreds of times slower on large graphs.
+ * LadybugDB's own bulk load (`COPY`) is not used: rolling back a transaction that copied into a
+ * relationship table drops that table's committed relationships too (0.19).
  */
 import { ValidationError } from '../../core/errors.js';
 import { MEMORY_STATUSES } from '../../core/model.js';
@@ -65,22 +67,37 @@ export function planGraphSteps(ops: readonly GraphOp[], existing: ReadonlySet<st
   return steps;
 }
 
+/**
+ * The wave statements. LadybugDB converts a parameter list of JS objects into STRUCT values field
+ * by field on the main thread, several times slower than flat lists, so new nodes travel as
+ * columns (one list per property, indexed by `range(1, $n)`; lists are 1-based in LadybugDB, and
+ * this file is LadybugDB's alone), and the edges of a new node are created in the statement that
+ * creates it, from a list of keys per node: the new node is at hand and the other end is looked up
+ * by a key unwound from that list. A lookup must take its key from an unwound value or a field of
+ * an unwound row: a key indexed out of a list (`$keys[i]`, `p[2]`) is planned as a scan and join,
+ * or (two elements of one unwound list) wrongly taken for one expression by LadybugDB 0.19.
+ */
 const STATEMENTS = {
   owners: `UNWIND $ids AS id
 MATCH (m:Memory {key: id})
 RETURN m.key AS key, m.tenant AS tenant, m.user AS user`,
-  createMemories: `UNWIND $rows AS r
-CREATE (m:Memory {key: r.id, tenant: r.tenant, user: r.user, text: r.text, kind: r.kind, status: r.status,
-  validFrom: r.validFrom, validTo: r.validTo, recordedAt: r.recordedAt, supersededAt: r.supersededAt})`,
   existingEntities: `UNWIND $keys AS k
 MATCH (e:Entity {key: k})
 RETURN e.key AS key`,
-  createEntities: `UNWIND $rows AS r
-CREATE (e:Entity {key: r.key, tenant: r.tenant, user: r.user, name: r.name})`,
-  createMentions: `UNWIND $rows AS r
-MATCH (m:Memory {key: r.id})
-MATCH (e:Entity {key: r.key})
+  createEntities: `UNWIND range(1, $n) AS i
+CREATE (e:Entity {key: $key[i], tenant: $tenant[i], user: $user[i], name: $name[i]})`,
+  /** New memories and their mentions: `$entities[i]` holds the keys of the entities memory i mentions. */
+  createMemoriesWithMentions: `UNWIND range(1, $n) AS i
+CREATE (m:Memory {key: $id[i], tenant: $tenant[i], user: $user[i], text: $text[i], kind: $kind[i], status: $status[i],
+  validFrom: $validFrom[i], validTo: $validTo[i], recordedAt: $recordedAt[i], supersededAt: $supersededAt[i]})
+WITH m, i
+UNWIND $entities[i] AS k
+MATCH (e:Entity {key: k})
 CREATE (m)-[:MENTIONS]->(e)`,
+  /** New memories none of which mentions an entity (a list of empty lists has no element type). */
+  createMemories: `UNWIND range(1, $n) AS i
+CREATE (m:Memory {key: $id[i], tenant: $tenant[i], user: $user[i], text: $text[i], kind: $kind[i], status: $status[i],
+  validFrom: $validFrom[i], validTo: $validTo[i], recordedAt: $recordedAt[i], supersededAt: $supersededAt[i]})`,
   createFactEdges: `UNWIND $rows AS r
 MATCH (a:Entity {key: r.subjectKey})
 MATCH (b:Entity {key: r.objectKey})
@@ -89,24 +106,28 @@ CREATE (a)-[:RELATES {memoryId: r.id, predicate: r.predicate, status: r.status, 
   existingMessages: `UNWIND $keys AS k
 MATCH (s:Message {key: k})
 RETURN s.key AS key`,
-  createMessages: `UNWIND $rows AS r
-CREATE (s:Message {key: r.key, tenant: r.tenant, user: r.user, messageId: r.messageId})`,
-  createSources: `UNWIND $rows AS r
-MATCH (m:Memory {key: r.id})
-MATCH (s:Message {key: r.key})
+  /** New messages and their sources: `$memories[i]` holds the ids of the memories sourced from message i (never empty). */
+  createMessagesWithSources: `UNWIND range(1, $n) AS i
+CREATE (s:Message {key: $key[i], tenant: $tenant[i], user: $user[i], messageId: $messageId[i]})
+WITH s, i
+UNWIND $memories[i] AS id
+MATCH (m:Memory {key: id})
 CREATE (m)-[:SOURCED_FROM]->(s)`,
-  /** Links from memories created in this wave: none of their edges can exist yet. */
+  /** Sources from new memories to messages already in the graph, one row per message. */
+  addSources: `UNWIND $rows AS r
+MATCH (s:Message {key: r.key})
+UNWIND CAST(r.ids AS STRING[]) AS id
+MATCH (m:Memory {key: id})
+CREATE (m)-[:SOURCED_FROM]->(s)`,
+  /** Links from memories created in this wave (none of their edges can exist yet); both ends checked to be in the link's scope. */
   createLinks: `UNWIND $rows AS r
 MATCH (a:Memory {key: r.source})
-WHERE a.tenant = r.tenant AND a.user = r.user
 MATCH (b:Memory {key: r.target})
-WHERE b.tenant = r.tenant AND b.user = r.user
 CREATE (a)-[:ASSOCIATED {weight: r.weight}]->(b)`,
+  /** Links from memories that existed before this wave; both ends checked to be in the link's scope. */
   mergeLinks: `UNWIND $rows AS r
 MATCH (a:Memory {key: r.source})
-WHERE a.tenant = r.tenant AND a.user = r.user
 MATCH (b:Memory {key: r.target})
-WHERE b.tenant = r.tenant AND b.user = r.user
 MERGE (a)-[x:ASSOCIATED]->(b)
 ON CREATE SET x.weight = r.weight
 ON MATCH SET x.weight = r.weight`,
@@ -139,39 +160,81 @@ function validateMemory(scope: Scope, m: GraphMemory): void {
   assertTime('supersededAt', m.supersededAt, true);
 }
 
-/** Runs a statement over `rows` in chunks (bounded parameter size); nothing for no rows. */
-async function runRows(tx: CypherRunner, statement: string, rows: readonly Record<string, CypherValue>[], chunk = 2000): Promise<void> {
-  for (let i = 0; i < rows.length; i += chunk) await tx.run(statement, { rows: rows.slice(i, i + chunk) });
+/** Rows per statement: bounds the size of one parameter. */
+const CHUNK = 4096;
+
+/** Runs a statement over `rows` in chunks; nothing for no rows. */
+async function runRows(tx: CypherRunner, statement: string, rows: readonly Record<string, CypherValue>[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += CHUNK) await tx.run(statement, { rows: rows.slice(i, i + CHUNK) });
+}
+
+/** Column lists of equal length, one per property, for the `range(1, $n)` statements. */
+type Columns = Record<string, CypherValue[]>;
+
+/**
+ * Runs a column statement in chunks; nothing for no rows (an empty list has no element type).
+ * When `nested` names a column of lists that are all empty in a chunk, that chunk runs `plain`
+ * (the statement without them) instead: such a list has no element type either.
+ */
+async function runColumns(tx: CypherRunner, statement: string, columns: Columns, nested?: string, plain?: string): Promise<void> {
+  const n = Object.values(columns)[0]?.length ?? 0;
+  for (let i = 0; i < n; i += CHUNK) {
+    const params: Record<string, CypherValue> = { n: Math.min(CHUNK, n - i) };
+    for (const [name, values] of Object.entries(columns)) params[name] = values.slice(i, i + CHUNK);
+    const lists = nested === undefined ? undefined : (params[nested] as readonly (readonly CypherValue[])[]);
+    if (lists !== undefined && plain !== undefined && lists.every((l) => l.length === 0)) {
+      delete params[nested as string];
+      await tx.run(plain, params);
+    } else {
+      await tx.run(statement, params);
+    }
+  }
 }
 
 /** Keys among `keys` that exist as nodes (by the given lookup statement). */
 async function existingKeys(tx: CypherRunner, statement: string, keys: readonly string[]): Promise<Set<string>> {
   const out = new Set<string>();
-  for (let i = 0; i < keys.length; i += 2000) {
-    for (const row of await tx.run(statement, { keys: keys.slice(i, i + 2000) })) out.add(row.key as string);
+  for (let i = 0; i < keys.length; i += CHUNK) {
+    for (const row of await tx.run(statement, { keys: keys.slice(i, i + CHUNK) })) out.add(row.key as string);
   }
   return out;
 }
 
 /** Creates a wave's fresh memories with their entities, mentions, fact edges and sources, then its links. */
 async function writeWave(tx: CypherRunner, step: Extract<GraphStep, { kind: 'wave' }>): Promise<void> {
-  const memories: Record<string, CypherValue>[] = [];
-  const entities = new Map<string, Record<string, CypherValue>>();
-  const mentions: Record<string, CypherValue>[] = [];
+  const memories: Columns = { id: [], tenant: [], user: [], text: [], kind: [], status: [], validFrom: [], validTo: [], recordedAt: [], supersededAt: [] };
+  const mentions: string[][] = [];
+  const entities = new Map<string, { tenant: string; user: string; name: string }>();
   const facts: Record<string, CypherValue>[] = [];
-  const messages = new Map<string, Record<string, CypherValue>>();
-  const sources: Record<string, CypherValue>[] = [];
+  /** Message key → the message and the wave's memories sourced from it. */
+  const messages = new Map<string, { tenant: string; user: string; messageId: string; memoryIds: string[] }>();
+  /** Memory id → its scope, for the memories created in this wave. */
+  const scopes = new Map<string, Scope>();
   for (const { scope, memory: m } of step.fresh) {
     validateMemory(scope, m);
-    const sp = { tenant: scope.tenantId, user: scope.userId };
+    scopes.set(m.id, scope);
     const validTo = storedTime(m.validTo);
     const supersededAt = storedTime(m.supersededAt);
-    memories.push({ ...sp, id: m.id, text: m.text, kind: m.kind, status: m.status, validFrom: m.validFrom, validTo, recordedAt: m.recordedAt, supersededAt });
+    const row: Record<string, CypherValue> = {
+      id: m.id,
+      tenant: scope.tenantId,
+      user: scope.userId,
+      text: m.text,
+      kind: m.kind,
+      status: m.status,
+      validFrom: m.validFrom,
+      validTo,
+      recordedAt: m.recordedAt,
+      supersededAt,
+    };
+    for (const [name, values] of Object.entries(memories)) values.push(row[name] as CypherValue);
+    const keys: string[] = [];
     for (const e of entityRowsOf(scope, m)) {
       // The first spelling of a name seen is the one kept (as MERGE … ON CREATE SET does).
-      if (!entities.has(e.key)) entities.set(e.key, { ...sp, key: e.key, name: e.name });
-      mentions.push({ id: m.id, key: e.key });
+      if (!entities.has(e.key)) entities.set(e.key, { tenant: scope.tenantId, user: scope.userId, name: e.name });
+      keys.push(e.key);
     }
+    mentions.push(keys);
     const t = m.triple;
     if (t && entityNormOf(t.subject) !== '' && entityNormOf(t.object) !== '') {
       facts.push({
@@ -188,21 +251,55 @@ async function writeWave(tx: CypherRunner, step: Extract<GraphStep, { kind: 'wav
     }
     for (const messageId of new Set(m.sourceMessageIds.filter((x) => typeof x === 'string' && x !== ''))) {
       const key = scopedKey(scope, messageId);
-      if (!messages.has(key)) messages.set(key, { ...sp, key, messageId });
-      sources.push({ id: m.id, key });
+      const message = messages.get(key) ?? { tenant: scope.tenantId, user: scope.userId, messageId, memoryIds: [] };
+      message.memoryIds.push(m.id);
+      messages.set(key, message);
     }
   }
-  await runRows(tx, STATEMENTS.createMemories, memories);
-  const knownEntities = entities.size > 0 ? await existingKeys(tx, STATEMENTS.existingEntities, [...entities.keys()]) : new Set<string>();
-  await runRows(tx, STATEMENTS.createEntities, [...entities.values()].filter((e) => !knownEntities.has(e.key as string)));
-  await runRows(tx, STATEMENTS.createMentions, mentions);
-  await runRows(tx, STATEMENTS.createFactEdges, facts);
-  const knownMessages = messages.size > 0 ? await existingKeys(tx, STATEMENTS.existingMessages, [...messages.keys()]) : new Set<string>();
-  await runRows(tx, STATEMENTS.createMessages, [...messages.values()].filter((s) => !knownMessages.has(s.key as string)));
-  await runRows(tx, STATEMENTS.createSources, sources);
 
-  // Links: the last weight of a pair wins, as when each ClusterAssigned ran on its own.
-  const pairs = new Map<string, Record<string, CypherValue>>();
+  // Entities first: the statement creating a memory looks up the entities it mentions.
+  if (entities.size > 0) {
+    const known = await existingKeys(tx, STATEMENTS.existingEntities, [...entities.keys()]);
+    const cols: Columns = { key: [], tenant: [], user: [], name: [] };
+    for (const [key, e] of entities) {
+      if (known.has(key)) continue;
+      cols.key?.push(key);
+      cols.tenant?.push(e.tenant);
+      cols.user?.push(e.user);
+      cols.name?.push(e.name);
+    }
+    await runColumns(tx, STATEMENTS.createEntities, cols);
+  }
+  await runColumns(tx, STATEMENTS.createMemoriesWithMentions, { ...memories, entities: mentions }, 'entities', STATEMENTS.createMemories);
+  await runRows(tx, STATEMENTS.createFactEdges, facts);
+  if (messages.size > 0) {
+    const known = await existingKeys(tx, STATEMENTS.existingMessages, [...messages.keys()]);
+    const cols: Columns = { key: [], tenant: [], user: [], messageId: [], memories: [] };
+    const toKnown: Record<string, CypherValue>[] = [];
+    for (const [key, s] of messages) {
+      if (known.has(key)) {
+        toKnown.push({ key, ids: s.memoryIds });
+        continue;
+      }
+      cols.key?.push(key);
+      cols.tenant?.push(s.tenant);
+      cols.user?.push(s.user);
+      cols.messageId?.push(s.messageId);
+      cols.memories?.push(s.memoryIds);
+    }
+    await runColumns(tx, STATEMENTS.createMessagesWithSources, cols);
+    await runRows(tx, STATEMENTS.addSources, toKnown);
+  }
+  await writeWaveLinks(tx, step, scopes);
+}
+
+/**
+ * A wave's links, after its memories: the last weight of a pair wins, as when each ClusterAssigned
+ * ran on its own, and a link whose ends are not both memories of its scope is dropped (as the
+ * scoped MATCH of the one-by-one statement drops it).
+ */
+async function writeWaveLinks(tx: CypherRunner, step: Extract<GraphStep, { kind: 'wave' }>, created: ReadonlyMap<string, Scope>): Promise<void> {
+  const pairs = new Map<string, { scope: Scope; source: string; target: string; weight: number }>();
   for (const { scope, memoryId, links } of step.links) {
     assertScopeId('tenant', scope.tenantId);
     assertScopeId('user', scope.userId);
@@ -215,16 +312,30 @@ async function writeWave(tx: CypherRunner, step: Extract<GraphStep, { kind: 'wav
       if (link.memoryId === memoryId) continue;
       const key = `${scope.tenantId}|${scope.userId}|${memoryId}|${link.memoryId}`;
       pairs.delete(key);
-      pairs.set(key, { tenant: scope.tenantId, user: scope.userId, source: memoryId, target: link.memoryId, weight: link.weight });
+      pairs.set(key, { scope, source: memoryId, target: link.memoryId, weight: link.weight });
     }
   }
+  if (pairs.size === 0) return;
+  // Where every end lives: the wave's new memories are known; the others are looked up.
+  const owners = new Map<string, { tenant: string; user: string }>();
+  for (const [id, scope] of created) owners.set(id, { tenant: scope.tenantId, user: scope.userId });
+  const ids = [...new Set([...pairs.values()].flatMap((p) => [p.source, p.target]))].filter((id) => !created.has(id));
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    for (const row of await tx.run(STATEMENTS.owners, { ids: ids.slice(i, i + CHUNK) })) {
+      owners.set(row.key as string, { tenant: row.tenant as string, user: row.user as string });
+    }
+  }
+  const inScope = (id: string, scope: Scope): boolean => {
+    const o = owners.get(id);
+    return o !== undefined && o.tenant === scope.tenantId && o.user === scope.userId;
+  };
+  const rows = [...pairs.values()].filter((p) => inScope(p.source, p.scope) && inScope(p.target, p.scope));
   // One statement per number kind: a list never mixes integer-valued and fractional weights.
-  const created = new Set(step.fresh.map((f) => f.memory.id));
-  const rows = [...pairs.values()];
   for (const whole of [true, false]) {
     const kind = rows.filter((r) => Number.isInteger(r.weight) === whole);
-    await runRows(tx, STATEMENTS.createLinks, kind.filter((r) => created.has(r.source as string)));
-    await runRows(tx, STATEMENTS.mergeLinks, kind.filter((r) => !created.has(r.source as string)));
+    const row = (r: (typeof rows)[number]): Record<string, CypherValue> => ({ source: r.source, target: r.target, weight: r.weight });
+    await runRows(tx, STATEMENTS.createLinks, kind.filter((r) => created.has(r.source)).map(row));
+    await runRows(tx, STATEMENTS.mergeLinks, kind.filter((r) => !created.has(r.source)).map(row));
   }
 }
 
@@ -233,8 +344,8 @@ export async function applyGraphOps(tx: CypherRunner, ops: readonly GraphOp[]): 
   const ids = [...new Set(ops.flatMap((o) => (o.op === 'upsert' ? [o.memory.id] : [])))];
   for (const id of ids) assertId('memory id', id);
   const existing = new Set<string>();
-  for (let i = 0; i < ids.length; i += 2000) {
-    for (const row of await tx.run(STATEMENTS.owners, { ids: ids.slice(i, i + 2000) })) existing.add(row.key as string);
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    for (const row of await tx.run(STATEMENTS.owners, { ids: ids.slice(i, i + CHUNK) })) existing.add(row.key as string);
   }
   for (const step of planGraphSteps(ops, existing)) {
     if (step.kind === 'wave') {

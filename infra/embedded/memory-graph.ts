@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import lbug from '@ladybugdb/core';
 import type { Connection, Database, LbugValue, PreparedStatement, QueryResult } from '@ladybugdb/core';
-import { DataDirError, StorageError } from '../../core/errors.js';
+import { DataDirError, EngramError, StorageError } from '../../core/errors.js';
 import type { CypherParams, CypherRow, CypherRunner, PropertyType } from '../graph/cypher.js';
 import { GRAPH_SCHEMA } from '../graph/cypher.js';
 import { CypherMemoryGraph } from '../graph/cypher-graph.js';
@@ -144,6 +144,23 @@ export class LadybugMemoryGraph extends CypherMemoryGraph {
   }
 
   /**
+   * Runs `fn` (a rebuild) with LadybugDB's automatic checkpoints off, then checkpoints once: a
+   * rebuild writes the whole graph, and a checkpoint after every batch rewrote the growing file
+   * again and again. Until that checkpoint the changes are in the write-ahead log (crash-safe).
+   */
+  async deferCheckpoints<T>(fn: () => Promise<T>): Promise<T> {
+    await this.exclusive(() => this.raw('CALL auto_checkpoint=false'));
+    try {
+      return await fn();
+    } finally {
+      await this.exclusive(async () => {
+        await this.raw('CALL auto_checkpoint=true');
+        await this.raw('CHECKPOINT');
+      });
+    }
+  }
+
+  /**
    * Rewrites the database with only its live data (EXPORT, then IMPORT into a fresh file). Deleted
    * nodes leave their bytes in LadybugDB's pages; after an erasure this is how they go for good.
    */
@@ -154,18 +171,13 @@ export class LadybugMemoryGraph extends CypherMemoryGraph {
       try {
         await this.raw('CHECKPOINT');
         await this.raw(`EXPORT DATABASE '${exported.replace(/'/g, "''")}'`);
-        this.statements.clear();
-        await this.conn.close();
-        await this.db.close();
+        await this.release();
         for (const f of readdirSync(dir)) if (f.startsWith(GRAPH_FILE)) rmSync(join(dir, f), { recursive: true, force: true });
-        this.db = new lbug.Database(this.path, this.options.bufferPool, true, false, this.options.maxBytes);
-        await this.db.init();
-        this.conn = new lbug.Connection(this.db);
-        await this.conn.init();
+        await this.reopen();
         await this.raw(`IMPORT DATABASE '${exported.replace(/'/g, "''")}'`);
         await this.raw('CHECKPOINT');
       } catch (cause) {
-        throw ladybugError(cause, this.path);
+        throw cause instanceof EngramError ? cause : ladybugError(cause, this.path);
       } finally {
         rmSync(exported, { recursive: true, force: true });
       }
@@ -189,6 +201,29 @@ export class LadybugMemoryGraph extends CypherMemoryGraph {
   }
 
   // ------------------------------------------------------------ plumbing
+
+  /** Closes the connection and the database (their file stays). */
+  private async release(): Promise<void> {
+    this.statements.clear();
+    try {
+      await this.conn.close();
+      await this.db.close();
+    } catch (cause) {
+      throw ladybugError(cause, this.path);
+    }
+  }
+
+  /** Opens the database and a connection again, after `release`. */
+  private async reopen(): Promise<void> {
+    try {
+      this.db = new lbug.Database(this.path, this.options.bufferPool, true, false, this.options.maxBytes);
+      await this.db.init();
+      this.conn = new lbug.Connection(this.db);
+      await this.conn.init();
+    } catch (cause) {
+      throw ladybugError(cause, this.path);
+    }
+  }
 
   /** Runs `fn` after every earlier call: one connection runs one transaction at a time. */
   private exclusive<T>(fn: () => Promise<T>, allowClosed = false): Promise<T> {

@@ -23,6 +23,7 @@ import type { Scope } from '../../core/scope.js';
 import { textHashOf } from '../../core/text.js';
 import { sqliteError } from '../sqlite/open.js';
 import type { Db } from '../sqlite/open.js';
+import { decodeEmbeddingBlob, encodeEmbeddingBlob } from './embedding-blob.js';
 import type { MemoryDb, SqliteCheckpointStore } from './memory-db.js';
 
 /** A memory event with the log position it was read from. */
@@ -76,6 +77,29 @@ interface HistoryRow {
   event_id: string;
 }
 
+/** The columns of `putRow`, in order. */
+type PutRow = [
+  tenantId: string,
+  userId: string,
+  id: string,
+  status: MemoryStatus,
+  version: number,
+  kind: MemoryKind | null,
+  textHash: string | null,
+  subjectKey: string | null,
+  predicateKey: string | null,
+  invalidatedBy: string | null,
+  recordedAt: number | null,
+  memoryJson: string | null,
+  embedding: Buffer | null,
+  quarantineReasons: string,
+  decisionReason: string,
+  clustersJson: string,
+  linksJson: string,
+  accesses: number,
+  lastTouchedAt: number | null,
+];
+
 /** The lifecycle fields a versioned event changes. */
 interface Lifecycle {
   readonly status: MemoryStatus;
@@ -88,6 +112,21 @@ interface Lifecycle {
 
 const ROW_COLUMNS = `tenant_id, user_id, id, status, version, kind, memory_json, embedding, quarantine_reasons,
   decision_reason, invalidated_by, clusters_json, links_json, accesses, last_touched_at`;
+
+/** What the write side reads of a memory before changing it: never the embedding (the bulk of a row). */
+type WriteRow = Omit<Row, 'embedding'>;
+const WRITE_COLUMNS = `tenant_id, user_id, id, status, version, kind, memory_json, quarantine_reasons,
+  decision_reason, invalidated_by, clusters_json, links_json, accesses, last_touched_at`;
+
+/** What a new version of a memory keeps of the stored one (and whether that one was erased). */
+interface VersionRow {
+  status: MemoryStatus;
+  version: number;
+  clusters_json: string;
+  links_json: string;
+  accesses: number;
+  last_touched_at: number | null;
+}
 
 /** Lower-cased, NFKC, trimmed, single-spaced: how triple subjects and predicates are matched. */
 export function tripleKey(value: string): string {
@@ -110,13 +149,20 @@ export class SqliteMemoryStore implements MemoryStore {
     const scoped = 'tenant_id = ? AND user_id = ?';
     this.s = {
       row: db.prepare<[string, string, string], Row>(`SELECT ${ROW_COLUMNS} FROM mem_memories WHERE ${scoped} AND id = ?`),
-      putRow: db.prepare(
+      writeRow: db.prepare<[string, string, string], WriteRow>(`SELECT ${WRITE_COLUMNS} FROM mem_memories WHERE ${scoped} AND id = ?`),
+      versionRow: db.prepare<[string, string, string], VersionRow>(
+        `SELECT status, version, clusters_json, links_json, accesses, last_touched_at FROM mem_memories WHERE ${scoped} AND id = ?`,
+      ),
+      // Whether a memory exists and is not erased (a tombstone has status forgotten and no content).
+      isLive: db.prepare<[string, string, string], { live: number }>(
+        `SELECT 1 AS live FROM mem_memories WHERE ${scoped} AND id = ? AND status <> 'forgotten' AND memory_json IS NOT NULL`,
+      ),
+      // Positional parameters: binding by name costs a property lookup per column.
+      putRow: db.prepare<PutRow>(
         `INSERT OR REPLACE INTO mem_memories (tenant_id, user_id, id, status, version, kind, text_hash, subject_key,
            predicate_key, invalidated_by, recorded_at, memory_json, embedding, quarantine_reasons, decision_reason,
            clusters_json, links_json, accesses, last_touched_at)
-         VALUES (@tenant_id, @user_id, @id, @status, @version, @kind, @text_hash, @subject_key, @predicate_key,
-           @invalidated_by, @recorded_at, @memory_json, @embedding, @quarantine_reasons, @decision_reason,
-           @clusters_json, @links_json, @accesses, @last_touched_at)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       setLifecycle: db.prepare(
         `UPDATE mem_memories SET status = ?, version = ?, memory_json = ?, invalidated_by = ?, decision_reason = ?,
@@ -328,7 +374,7 @@ export class SqliteMemoryStore implements MemoryStore {
         this.s.addUsage.run(scope.tenantId, p.model, p.purpose, p.promptTokens, p.completionTokens);
         return false;
       case 'ClusterAssigned': {
-        if (this.liveRow(scope, p.memoryId) === null) return false;
+        if (this.s.isLive.get(scope.tenantId, scope.userId, p.memoryId) === undefined) return false;
         const clusters = p.responsibilities.map(({ component, weight }) => ({ component, weight }));
         const links = p.links.map(({ memoryId, weight }) => ({ memoryId, weight }));
         this.s.setClusters.run(JSON.stringify(clusters), JSON.stringify(links), scope.tenantId, scope.userId, p.memoryId);
@@ -355,33 +401,33 @@ export class SqliteMemoryStore implements MemoryStore {
     if (memory.tenantId !== scope.tenantId || memory.userId !== scope.userId) {
       throw new ValidationError(`memory ${memory.id} belongs to ${memory.tenantId}/${memory.userId}, not to the event's scope`);
     }
-    const row = this.s.row.get(scope.tenantId, scope.userId, memory.id);
+    const row = this.s.versionRow.get(scope.tenantId, scope.userId, memory.id);
     // A tombstone absorbs every later event: an erased memory never comes back from a redelivery.
     if (row !== undefined && (row.status === 'forgotten' || row.version >= memory.version)) return;
     const stored: Memory = { ...memory, validTo: lc.validTo, supersededAt: lc.supersededAt };
-    this.s.putRow.run({
-      tenant_id: scope.tenantId,
-      user_id: scope.userId,
-      id: memory.id,
-      status: lc.status,
-      version: memory.version,
-      kind: memory.kind,
-      text_hash: textHashOf(memory.text),
-      subject_key: memory.triple === null ? null : tripleKey(memory.triple.subject),
-      predicate_key: memory.triple === null ? null : tripleKey(memory.triple.predicate),
-      invalidated_by: lc.invalidatedBy,
-      recorded_at: memory.recordedAt,
-      memory_json: memoryJson(stored),
-      embedding: encodeEmbedding(memory.embedding),
-      quarantine_reasons: JSON.stringify(lc.quarantineReasons),
-      decision_reason: lc.reason,
+    this.s.putRow.run(
+      scope.tenantId,
+      scope.userId,
+      memory.id,
+      lc.status,
+      memory.version,
+      memory.kind,
+      textHashOf(memory.text),
+      memory.triple === null ? null : tripleKey(memory.triple.subject),
+      memory.triple === null ? null : tripleKey(memory.triple.predicate),
+      lc.invalidatedBy,
+      memory.recordedAt,
+      memoryJson(stored),
+      encodeEmbeddingBlob(memory.embedding),
+      JSON.stringify(lc.quarantineReasons),
+      lc.reason,
       // Cluster assignments survive a new version until a ClusterAssigned replaces them.
-      clusters_json: row?.clusters_json ?? '[]',
-      links_json: row?.links_json ?? '[]',
+      row?.clusters_json ?? '[]',
+      row?.links_json ?? '[]',
       // A new version is learnt again: the forgetting clock restarts; retrievals so far still count.
-      accesses: row?.accesses ?? 0,
-      last_touched_at: Math.max(row?.last_touched_at ?? 0, memory.recordedAt),
-    });
+      row?.accesses ?? 0,
+      Math.max(row?.last_touched_at ?? 0, memory.recordedAt),
+    );
     // Sources accumulate over versions, so erasing a message finds every memory it ever fed.
     for (const source of memory.sources) {
       this.s.addSource.run(scope.tenantId, scope.userId, source.messageId, memory.id);
@@ -448,35 +494,16 @@ export class SqliteMemoryStore implements MemoryStore {
    */
   private erase(scope: Scope, id: string, version: number): void {
     if (typeof id !== 'string' || id === '') throw new ValidationError('memory id must be non-empty');
-    const row = this.s.row.get(scope.tenantId, scope.userId, id);
+    const row = this.s.versionRow.get(scope.tenantId, scope.userId, id);
     this.s.deleteHistory.run(scope.tenantId, scope.userId, id);
     this.s.deleteSources.run(scope.tenantId, scope.userId, id);
-    this.s.putRow.run({
-      tenant_id: scope.tenantId,
-      user_id: scope.userId,
-      id,
-      status: 'forgotten',
-      version: Math.max(row?.version ?? 0, Number.isSafeInteger(version) ? version : 0),
-      kind: null,
-      text_hash: null,
-      subject_key: null,
-      predicate_key: null,
-      invalidated_by: null,
-      recorded_at: null,
-      memory_json: null,
-      embedding: null,
-      quarantine_reasons: '[]',
-      decision_reason: '',
-      clusters_json: '[]',
-      links_json: '[]',
-      accesses: 0,
-      last_touched_at: null,
-    });
+    const tombstoneVersion = Math.max(row?.version ?? 0, Number.isSafeInteger(version) ? version : 0);
+    this.s.putRow.run(scope.tenantId, scope.userId, id, 'forgotten', tombstoneVersion, null, null, null, null, null, null, null, null, '[]', '', '[]', '[]', 0, null);
   }
 
-  /** The stored row of a memory that exists and is not erased, else null. */
-  private liveRow(scope: Scope, id: string): Row | null {
-    const row = this.s.row.get(scope.tenantId, scope.userId, id);
+  /** The stored row (but its embedding) of a memory that exists and is not erased, else null. */
+  private liveRow(scope: Scope, id: string): WriteRow | null {
+    const row = this.s.writeRow.get(scope.tenantId, scope.userId, id);
     return row === undefined || row.status === 'forgotten' || row.memory_json === null ? null : row;
   }
 
@@ -686,26 +713,11 @@ function parseMemoryJson(json: string | null): Memory {
   return JSON.parse(json) as Memory;
 }
 
-/** Float64 so that whatever the event carried comes back bit-for-bit. */
-function encodeEmbedding(embedding: readonly number[]): Buffer {
-  return Buffer.from(Float64Array.from(embedding).buffer);
-}
-
-function decodeEmbedding(blob: Buffer | null): number[] {
-  if (blob === null) return [];
-  const n = blob.byteLength >> 3;
-  // A view when the Buffer is 8-byte aligned (a Float64Array needs that), else a copy first.
-  const doubles = blob.byteOffset % 8 === 0 ? new Float64Array(blob.buffer, blob.byteOffset, n) : new Float64Array(Uint8Array.from(blob).buffer);
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) out[i] = doubles[i] as number;
-  return out;
-}
-
 /** The read model of a row; null for a tombstone. */
 function toState(row: Row): MemoryState | null {
   if (row.status === 'forgotten' || row.memory_json === null) return null;
   // Spreading keeps `embedding` at its original key position.
-  const memory: Memory = { ...(JSON.parse(row.memory_json) as Memory), embedding: decodeEmbedding(row.embedding) };
+  const memory: Memory = { ...(JSON.parse(row.memory_json) as Memory), embedding: decodeEmbeddingBlob(row.embedding) };
   return {
     memory,
     status: row.status,

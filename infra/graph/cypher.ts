@@ -170,8 +170,11 @@ UNWIND $entities AS ent
 MERGE (e:Entity {key: ent.key, tenant: $tenant, user: $user})
 ON CREATE SET e.name = ent.name
 MERGE (m)-[:MENTIONS]->(e)`,
-  mergeFactEdge: `MATCH (a:Entity {key: $subjectKey}), (b:Entity {key: $objectKey})
-WHERE a.tenant = $tenant AND a.user = $user AND b.tenant = $tenant AND b.user = $user
+  /** Each end is its own MATCH: LadybugDB plans a comma-joined MATCH as a scan and join, hundreds of times slower. */
+  mergeFactEdge: `MATCH (a:Entity {key: $subjectKey})
+WHERE a.tenant = $tenant AND a.user = $user
+MATCH (b:Entity {key: $objectKey})
+WHERE b.tenant = $tenant AND b.user = $user
 MERGE (a)-[r:RELATES {memoryId: $id}]->(b)
 ON CREATE SET r.predicate = $predicate, r.status = $status, r.validFrom = $validFrom, r.validTo = $validTo,
   r.recordedAt = $recordedAt, r.supersededAt = $supersededAt

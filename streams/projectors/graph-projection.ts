@@ -47,12 +47,18 @@ export function graphOpOf(event: MemoryEvent): GraphOp | null {
   }
 }
 
+/** What the graph projection writes through: the graph's write methods, and emptying it for a replay. */
+export type GraphWriter = Pick<MemoryGraph, 'upsertMemory' | 'setStatus' | 'link' | 'removeMemory' | 'applyOps'> & {
+  clear(): Promise<void>;
+  compact?: () => Promise<void>;
+};
+
 /** Projects memory events into the MemoryGraph; effect first, then checkpoint (idempotent MERGEs). */
 export class GraphProjection implements Projection {
   readonly name = 'memory-graph';
 
   constructor(
-    private readonly graph: MemoryGraph & { clear(): Promise<void>; compact?: () => Promise<void> },
+    private readonly graph: GraphWriter,
     readonly checkpoints: CheckpointStore & { reset(projector: string): Promise<void> },
   ) {}
 

@@ -174,3 +174,27 @@ test('the plan closes a wave before a memory that a pending link names', (t) => 
     ['wave x|1', 'wave y,z|0', 'single status', 'single upsert'],
   );
 });
+
+test('waves with no mentions at all, sources to messages already there, and links across scopes equal one by one', async (t) => {
+  const [expected, actual] = await both([
+    [
+      // No memory of this wave mentions an entity (a chunk of empty mention lists).
+      { op: 'upsert', scope: a, memory: mem('n1', [], { sourceMessageIds: ['shared-msg'] }) },
+      { op: 'upsert', scope: a, memory: mem('n2', [], { sourceMessageIds: [] }) },
+      { op: 'upsert', scope: b, memory: mem('n9', [], { sourceMessageIds: ['b-msg'] }) },
+    ],
+    [
+      // Sourced from a message created by the batch before; mentions mixed with none.
+      { op: 'upsert', scope: a, memory: mem('n3', ['Oslo'], { sourceMessageIds: ['shared-msg', 'new-msg'] }) },
+      { op: 'upsert', scope: a, memory: mem('n4', [], { sourceMessageIds: ['shared-msg'] }) },
+      // n9 is bob's and n-missing does not exist: one by one, neither link is written.
+      { op: 'link', scope: a, memoryId: 'n3', links: [{ memoryId: 'n1', weight: 0.5 }, { memoryId: 'n9', weight: 1 }, { memoryId: 'n-missing', weight: 1 }] },
+      { op: 'link', scope: a, memoryId: 'n1', links: [{ memoryId: 'n4', weight: 2 }, { memoryId: 'n2', weight: 0.1 }] },
+      { op: 'link', scope: b, memoryId: 'n9', links: [{ memoryId: 'n1', weight: 1 }] },
+    ],
+  ]);
+  t.true(expected.some((l) => l.startsWith('4 ') && l.includes('"n4"') && l.includes('shared-msg')), 'sources to the shared message were written');
+  t.true(expected.some((l) => l.startsWith('5 ') && l.includes('"n3"') && l.includes('"n1"')), 'a link within the scope was written');
+  t.false(expected.some((l) => l.startsWith('5 ') && l.includes('"n9"')), 'no link crosses scopes');
+  t.deepEqual(actual, expected);
+});

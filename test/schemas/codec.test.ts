@@ -145,6 +145,17 @@ test('a huge array count is refused without looping over it', (t) => {
   t.is(decodeFailure(t, bytes), 'truncated');
 });
 
+test('trusted bytes (authenticated as our own encoding) decode the same without the bounds walk', (t) => {
+  for (const sample of latestSamples) {
+    const e = sample.event;
+    if (isConversation(e)) t.deepEqual(decodeConversationEvent(encodeConversationEvent(e), { trusted: true }), e, sample.name);
+    else t.deepEqual(decodeMemoryEvent(encodeMemoryEvent(e), { trusted: true }), e, sample.name);
+  }
+  // Still a DecodeError, not a crash, should trusted bytes ever be cut short.
+  const bytes = encodeMemoryEvent(memorySample('MemoryAdded'));
+  t.throws(() => decodeMemoryEvent(bytes.subarray(0, bytes.length - 5), { trusted: true }), { instanceOf: DecodeError });
+});
+
 /** Zig-zag varint of a non-negative value. */
 function varint(n: bigint): Buffer {
   let u = n * 2n;

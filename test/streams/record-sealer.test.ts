@@ -130,3 +130,31 @@ test(
     t.true(bytes.includes(Buffer.from(first.get('user')!)), 'the scan sees live keys');
   }),
 );
+
+test(
+  'openAll opens a batch as open does record by record, reports a bad record in its place, and says which bytes authenticated',
+  withKeys(async (t, keys) => {
+    const sealer = new RecordSealer(keys);
+    const [a, b, c] = await sealer.conversationRecords([message('m1', 'one'), message('m2', 'two'), message('m1', 'one again')]);
+    const avro = encodeConversationEvent(message('m3', 'plain'));
+    const tampered = Uint8Array.from(b!.value);
+    tampered[tampered.length - 1]! ^= 0xff;
+    await sealer.shred(alice, ['msg:m2']);
+    // Bob holds a key of the same id: only the binding to alice's scope stops her record opening for him.
+    await keys.obtain(scopeOf('acme', 'bob'), ['msg:m1']);
+    const batch = [a!, { key: 'acme/alice', value: avro }, { key: 'acme/alice', value: tampered }, c!, { key: 'acme/bob', value: a!.value }, b!];
+    const results = await sealer.openAll(batch);
+    t.is(results.length, batch.length);
+    const [r0, r1, r2, r3, r4, r5] = results;
+    t.deepEqual(r0?.ok && r0.opened, await sealer.open(a!));
+    t.true(r0?.ok && r0.authenticated);
+    t.deepEqual(r1, { ok: true, opened: { erased: false, bytes: avro }, authenticated: false });
+    // The key of m2 is gone: the tampered copy reads as erased like the original (no key to check it with).
+    t.deepEqual(r2, { ok: true, opened: { erased: true, keyId: 'msg:m2' }, authenticated: false });
+    t.true(r3?.ok && !r3.opened.erased && decodeConversationEvent(r3.opened.bytes).payload.type === 'MessagePosted');
+    t.true(r4 !== undefined && !r4.ok && r4.error instanceof DecodeError, 'a record moved to another user does not open');
+    t.deepEqual(r5, { ok: true, opened: { erased: true, keyId: 'msg:m2' }, authenticated: false });
+    const noKeys = await new RecordSealer(null).openAll([a!]);
+    t.true(noKeys[0] !== undefined && !noKeys[0].ok && noKeys[0].error instanceof DecodeError);
+  }),
+);
