@@ -363,16 +363,18 @@ export class Engine implements MemoryService {
     for (const projection of this.projectors.projections) await projection.reset();
     const total = await this.projectors.lag();
     let done = 0;
-    // The graph checkpoints once at the end instead of after every batch.
-    await this.ports.graph.deferCheckpoints(async () => {
-      for (;;) {
-        // Bigger fetches than live catch-up (4096 records): fewer transactions, same result.
-        const n = await this.projectors.catchUp(undefined, 4096);
-        if (n === 0) break;
-        done += n;
-        onProgress?.(done, total);
-      }
-    });
+    // The graph and memory.db checkpoint once at the end instead of after every batch.
+    await this.ports.memoryDb.bulkWrites(() =>
+      this.ports.graph.deferCheckpoints(async () => {
+        for (;;) {
+          // Bigger fetches than live catch-up (4096 records): fewer transactions, same result.
+          const n = await this.projectors.catchUp(undefined, 4096);
+          if (n === 0) break;
+          done += n;
+          onProgress?.(done, total);
+        }
+      }),
+    );
     return { events: done / this.projectors.projections.length, modelCalls: this.ports.model.calls - callsBefore };
   }
 

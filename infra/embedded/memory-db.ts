@@ -24,6 +24,11 @@ export interface MemoryDb {
   /** Dimensions of the vec0 table, fixed when the file was created. */
   readonly dimensions: number;
   readonly checkpoints: SqliteCheckpointStore;
+  /**
+   * Runs a bulk load (a rebuild) with WAL auto-checkpoints off, then checkpoints once: copying
+   * pages back into the file after every thousand pages costs more than the writes themselves.
+   */
+  bulkWrites<T>(fn: () => Promise<T>): Promise<T>;
   /** Closes the connection (idempotent). */
   close(): void;
 }
@@ -60,6 +65,16 @@ export function openMemoryDb(path: string, dimensions: number): MemoryDb {
     path,
     dimensions,
     checkpoints,
+    async bulkWrites<T>(fn: () => Promise<T>): Promise<T> {
+      const previous = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+      db.pragma('wal_autocheckpoint = 0');
+      try {
+        return await fn();
+      } finally {
+        db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(previous))}`);
+        if (db.open) guardSqlite(path, () => db.pragma('wal_checkpoint(TRUNCATE)'));
+      }
+    },
     close(): void {
       if (db.open) db.close();
     },
