@@ -7,7 +7,7 @@
 import type { Granularity, MemoryKind, MemoryStatus } from '../../core/model.js';
 import { GRANULARITIES, MEMORY_KINDS, MEMORY_STATUSES } from '../../core/model.js';
 import type { SearchFilter } from '../../core/ports.js';
-import { codeFromBytes, codeWords, nearestCodes } from './binary-codes.js';
+import { asymmetricScorer, codeFromBytes, codeWords, nearestCodes, signCode } from './binary-codes.js';
 
 /** What a code carries besides its bits: the columns searches filter on (open-ended times as FAR_FUTURE). */
 export interface CodeMeta {
@@ -106,8 +106,11 @@ class CodePartition {
     return true;
   }
 
-  /** Doc ids of the `k` nearest codes passing the filter, nearest first. */
-  nearest(query: Uint32Array, k: number, f: CompiledFilter): { docId: number; distance: number }[] {
+  /**
+   * The `k` best codes passing the filter: the `wide` nearest by Hamming distance, re-ranked by the
+   * float query's asymmetric score (best first).
+   */
+  nearest(query: Uint32Array, score: (codes: Uint32Array, slot: number) => number, wide: number, k: number, f: CompiledFilter): { docId: number; score: number }[] {
     const { status, kind, times } = this;
     const accept = (i: number): boolean => {
       if (!f.statuses.has(status[i] as number)) return false;
@@ -116,7 +119,10 @@ class CodePartition {
       if (f.knownAt !== null && !((times[i * 4 + 2] as number) <= f.knownAt && (times[i * 4 + 3] as number) > f.knownAt)) return false;
       return true;
     };
-    return nearestCodes(this.codes, this.size, query, k, accept).map((h) => ({ docId: this.docIds[h.slot] as number, distance: h.distance }));
+    return nearestCodes(this.codes, this.size, query, Math.max(wide, k), accept)
+      .map((h) => ({ docId: this.docIds[h.slot] as number, score: score(this.codes, h.slot) }))
+      .sort((a, b) => b.score - a.score || a.docId - b.docId)
+      .slice(0, k);
   }
 
   private grow(): void {
@@ -201,19 +207,23 @@ export class ScopeCodes {
   }
 
   /**
-   * Doc ids of the `k` codes nearest to `query` that pass `filter`, nearest first. The filter must
-   * have been validated (the index's metadata clause does that).
+   * Doc ids of the `k` codes most similar to `vector` that pass `filter`, best first: the `wide`
+   * nearest by Hamming distance per granularity, re-ranked by the asymmetric score. The filter
+   * must have been validated (the index's metadata clause does that).
    */
-  nearest(query: Uint32Array, k: number, filter: SearchFilter | undefined): number[] {
+  nearest(vector: ArrayLike<number>, wide: number, k: number, filter: SearchFilter | undefined): number[] {
     const compiled: CompiledFilter = {
       statuses: new Set((filter?.statuses ?? ['active']).map((s) => STATUS_INDEX.get(s) as number)),
       kinds: filter?.kinds === undefined ? null : new Set(filter.kinds.map((kd) => KIND_INDEX.get(kd) as number)),
       validAt: filter?.validAt === undefined ? null : Math.floor(filter.validAt),
       knownAt: filter?.knownAt === undefined ? null : Math.floor(filter.knownAt),
     };
+    const code = signCode(vector);
+    const score = asymmetricScorer(vector, this.words);
     const granularities = [...new Set(filter?.granularities ?? GRANULARITIES)];
-    const hits = granularities.flatMap((g) => this.partitions.get(g)?.nearest(query, k, compiled) ?? []);
-    if (granularities.length > 1) hits.sort((a, b) => a.distance - b.distance || a.docId - b.docId);
+    const hits = granularities.flatMap((g) => this.partitions.get(g)?.nearest(code, score, wide, k, compiled) ?? []);
+    if (granularities.length > 1) hits.sort((a, b) => b.score - a.score || a.docId - b.docId);
     return hits.slice(0, k).map((h) => h.docId);
   }
+
 }

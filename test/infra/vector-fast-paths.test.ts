@@ -14,7 +14,7 @@ import * as sqliteVec from 'sqlite-vec';
 import { GRANULARITIES, type Granularity } from '../../core/model.js';
 import { seededRng } from '../../core/random.js';
 import type { Scope } from '../../core/scope.js';
-import { codeBytes, codeFromBytes, hamming, nearestCodes, signCode } from '../../infra/embedded/binary-codes.js';
+import { asymmetricScorer, codeBytes, codeFromBytes, codeWords, hamming, nearestCodes, signCode } from '../../infra/embedded/binary-codes.js';
 import { scopeToken } from '../../infra/embedded/fts-query.js';
 import { MEMORY_DB_SCHEMA_VERSION, openMemoryDb, type MemoryDb } from '../../infra/embedded/memory-db.js';
 import { SqliteVectorIndex } from '../../infra/embedded/vector-index.js';
@@ -59,6 +59,20 @@ test('sign codes have the layout of sqlite-vec vec_quantize_binary, and survive 
     }
   }
   db.close();
+});
+
+test('the asymmetric score is the query dotted with the code as a ±1 vector', (t) => {
+  for (const dims of [4, 8, 33, 512]) {
+    const [query, ...docs] = vectors(6, dims, dims + 1);
+    const words = codeWords(dims);
+    const codes = new Uint32Array(docs.length * words);
+    docs.forEach((d, i) => codes.set(signCode(d), i * words));
+    const score = asymmetricScorer(query as number[], words);
+    docs.forEach((d, i) => {
+      const want = (query as number[]).reduce((s, q, j) => s + q * ((d[j] as number) > 0 ? 1 : -1), 0);
+      t.true(Math.abs(score(codes, i) - want) < 1e-9, `dims ${dims}`);
+    });
+  }
 });
 
 test('nearestCodes returns the k smallest Hamming distances among accepted slots, ties by slot', (t) => {
