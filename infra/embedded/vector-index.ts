@@ -441,8 +441,10 @@ export class SqliteVectorIndex implements VectorIndex {
     const terms = ftsTerms(query);
     if (terms.length === 0 || limit === 0 || where === null) return new Map();
     // Granularities were checked by metadataClause: they are safe inside the match expression.
+    // In a large index a query of common words only finds nothing: BM25 weighs every one ~0, so
+    // its list would be the shortest rows, at the cost of scoring most of the index.
     const distinctive = this.run(() => this.distinctiveTerms(terms));
-    const match = scopedFtsMatch(key, distinctive.length > 0 ? distinctive : terms, filter?.granularities);
+    const match = scopedFtsMatch(key, distinctive, filter?.granularities);
     if (match === null) return new Map();
     // The tags column narrows the match to the scope's rows; vec_docs stays the authority on scope
     // and filters (a token shared by two scopes would only cost time).
@@ -474,7 +476,7 @@ export class SqliteVectorIndex implements VectorIndex {
    * gives a word in at least half an IDF of ~0 (it clamps it to 1e-6), so leaving it out changes
    * no score of a row that matches another word, but matching it would make FTS5 score nearly
    * every row (a user's own name is in most of their memories). Only rows matching nothing but
-   * such words drop out, and only when another word remains. Small indexes keep every word.
+   * such words drop out (all of them when no other word remains). Small indexes keep every word.
    */
   private distinctiveTerms(terms: readonly string[]): string[] {
     const dataVersion = this.db.pragma('data_version', { simple: true }) as number;
