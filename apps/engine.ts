@@ -360,6 +360,9 @@ export class Engine implements MemoryService {
   /** Drops every projection and rebuilds it from `memory-events`; no model is called. */
   async replay(onProgress?: (done: number, total: number) => void): Promise<{ events: number; modelCalls: number }> {
     const callsBefore = this.ports.model.calls;
+    // A replay calls no model (the embeddings are in the events): the model's worker and its memory
+    // go while it runs; the next embedding starts it again.
+    await this.ports.model.close?.();
     for (const projection of this.projectors.projections) await projection.reset();
     const total = await this.projectors.lag();
     let done = 0;

@@ -26,3 +26,21 @@ test('replay rebuilds projections equal to the live ones, with no model calls', 
   t.deepEqual(rebuilt.graph, live.graph);
   t.is(rebuilt.hash, live.hash);
 });
+
+test('a replay stops the model worker (it calls no model) and a later search starts it again', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  const engine = await openTestEngine(dir);
+  t.teardown(() => engine.close());
+  const events = exampleEvents();
+  await engine.publish(events.slice(0, 20));
+  await engine.runUntilIdle();
+  t.true(engine.ports.model.running, 'ingest started the worker');
+  const result = await engine.replay();
+  t.is(result.modelCalls, 0);
+  t.false(engine.ports.model.running, 'the worker is gone during and after the replay');
+  const first = events[0] as (typeof events)[number];
+  const hits = await engine.search({ tenantId: first.tenantId, userId: first.userId }, 'an unseen question about plans', { k: 3, recordAccess: false });
+  t.true(hits.length > 0);
+  t.true(engine.ports.model.running, 'a search embedding a new query starts it again');
+});
