@@ -36,13 +36,23 @@ function orQuery(terms: readonly string[]): string {
   return terms.map((t) => `"${t}"`).join(' OR ');
 }
 
+/** Tokens of recently written or searched scopes, by scope key. */
+const recentTokens = new Map<string, string>();
+
 /**
  * The scope's token: digits only, so that no tokenizer or stemmer changes it, and 60 bits of
  * SHA-256, so that two scopes practically never share one (the join on the scope column stays the
  * authority: a shared token would only cost time).
  */
 export function scopeToken(scopeKey: string): string {
-  return `${BigInt(`0x${createHash('sha256').update(scopeKey).digest('hex').slice(0, 15)}`)}`;
+  let token = recentTokens.get(scopeKey);
+  if (token === undefined) {
+    token = `${BigInt(`0x${createHash('sha256').update(scopeKey).digest('hex').slice(0, 15)}`)}`;
+    // A rebuild writes the same few scopes over and over: remember the last ones (bounded).
+    if (recentTokens.size >= 4096) recentTokens.clear();
+    recentTokens.set(scopeKey, token);
+  }
+  return token;
 }
 
 /** The `tags` column of an indexed row. */

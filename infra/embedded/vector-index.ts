@@ -333,11 +333,9 @@ export class SqliteVectorIndex implements VectorIndex {
 
   /** Nearest neighbours by cosine similarity (score = 1 - cosine distance), filters inside the KNN. */
   async searchDense(scope: Scope, vector: readonly number[], k: number, filter?: SearchFilter): Promise<ScoredId[]> {
-    const key = checkedScopeKey(scope);
-    assertVector(vector, this.dimensions);
-    const limit = clampK(k);
-    const where = metadataClause(filter, '');
-    if (limit === 0 || where === null) return [];
+    const request = this.denseRequest(scope, vector, k, filter);
+    if (request === null) return [];
+    const { key, limit, where } = request;
     const codes = this.run(() => this.scopeCodes(key));
     if (codes.sizeOf(filter) <= this.tuning.exactSearchMax) return this.exactDense(key, vector, limit, where);
     // Binary first pass (Hamming, then the asymmetric score), then exact cosine for the best
@@ -354,12 +352,17 @@ export class SqliteVectorIndex implements VectorIndex {
 
   /** Exact KNN by sqlite-vec over every matching document of the scope (the reference the fast path approximates). */
   async searchDenseExact(scope: Scope, vector: readonly number[], k: number, filter?: SearchFilter): Promise<ScoredId[]> {
+    const request = this.denseRequest(scope, vector, k, filter);
+    return request === null ? [] : this.exactDense(request.key, vector, request.limit, request.where);
+  }
+
+  /** A dense search's checked arguments; null when it can find nothing (k = 0, an empty filter list). */
+  private denseRequest(scope: Scope, vector: readonly number[], k: number, filter?: SearchFilter): { key: string; limit: number; where: Clause } | null {
     const key = checkedScopeKey(scope);
     assertVector(vector, this.dimensions);
     const limit = clampK(k);
     const where = metadataClause(filter, '');
-    if (limit === 0 || where === null) return [];
-    return this.exactDense(key, vector, limit, where);
+    return limit === 0 || where === null ? null : { key, limit, where };
   }
 
   private exactDense(key: string, vector: readonly number[], limit: number, where: Clause): ScoredId[] {
