@@ -111,18 +111,26 @@ class CodePartition {
    * float query's asymmetric score (best first).
    */
   nearest(query: Uint32Array, score: (codes: Uint32Array, slot: number) => number, wide: number, k: number, f: CompiledFilter): { docId: number; score: number }[] {
-    const { status, kind, times } = this;
-    const accept = (i: number): boolean => {
-      if (!f.statuses.has(status[i] as number)) return false;
-      if (f.kinds !== null && !f.kinds.has(kind[i] as number)) return false;
-      if (f.validAt !== null && !((times[i * 4] as number) <= f.validAt && (times[i * 4 + 1] as number) > f.validAt)) return false;
-      if (f.knownAt !== null && !((times[i * 4 + 2] as number) <= f.knownAt && (times[i * 4 + 3] as number) > f.knownAt)) return false;
-      return true;
-    };
+    const accept = (i: number): boolean => this.passesSlot(i, f);
     return nearestCodes(this.codes, this.size, query, Math.max(wide, k), accept)
       .map((h) => ({ docId: this.docIds[h.slot] as number, score: score(this.codes, h.slot) }))
       .sort((a, b) => b.score - a.score || a.docId - b.docId)
       .slice(0, k);
+  }
+
+  /** Whether a document is here and passes the filter. */
+  passes(docId: number, f: CompiledFilter): boolean {
+    const slot = this.slotOf.get(docId);
+    return slot !== undefined && this.passesSlot(slot, f);
+  }
+
+  private passesSlot(i: number, f: CompiledFilter): boolean {
+    const { status, kind, times } = this;
+    if (!f.statuses.has(status[i] as number)) return false;
+    if (f.kinds !== null && !f.kinds.has(kind[i] as number)) return false;
+    if (f.validAt !== null && !((times[i * 4] as number) <= f.validAt && (times[i * 4 + 1] as number) > f.validAt)) return false;
+    if (f.knownAt !== null && !((times[i * 4 + 2] as number) <= f.knownAt && (times[i * 4 + 3] as number) > f.knownAt)) return false;
+    return true;
   }
 
   private grow(): void {
@@ -212,12 +220,7 @@ export class ScopeCodes {
    * must have been validated (the index's metadata clause does that).
    */
   nearest(vector: ArrayLike<number>, wide: number, k: number, filter: SearchFilter | undefined): number[] {
-    const compiled: CompiledFilter = {
-      statuses: new Set((filter?.statuses ?? ['active']).map((s) => STATUS_INDEX.get(s) as number)),
-      kinds: filter?.kinds === undefined ? null : new Set(filter.kinds.map((kd) => KIND_INDEX.get(kd) as number)),
-      validAt: filter?.validAt === undefined ? null : Math.floor(filter.validAt),
-      knownAt: filter?.knownAt === undefined ? null : Math.floor(filter.knownAt),
-    };
+    const compiled = compileFilter(filter);
     const code = signCode(vector);
     const score = asymmetricScorer(vector, this.words);
     const granularities = [...new Set(filter?.granularities ?? GRANULARITIES)];
@@ -226,4 +229,22 @@ export class ScopeCodes {
     return hits.slice(0, k).map((h) => h.docId);
   }
 
+  /** A test of documents against `filter` (validated, as for `nearest`): false for a document not here. */
+  filterTest(filter: SearchFilter | undefined): (docId: number) => boolean {
+    const compiled = compileFilter(filter);
+    return (docId) => {
+      const g = this.granularityOf.get(docId);
+      return g !== undefined && (this.partitions.get(g) as CodePartition).passes(docId, compiled);
+    };
+  }
+}
+
+/** A filter compiled to per-slot tests. */
+function compileFilter(filter: SearchFilter | undefined): CompiledFilter {
+  return {
+    statuses: new Set((filter?.statuses ?? ['active']).map((s) => STATUS_INDEX.get(s) as number)),
+    kinds: filter?.kinds === undefined ? null : new Set(filter.kinds.map((kd) => KIND_INDEX.get(kd) as number)),
+    validAt: filter?.validAt === undefined ? null : Math.floor(filter.validAt),
+    knownAt: filter?.knownAt === undefined ? null : Math.floor(filter.knownAt),
+  };
 }

@@ -4,11 +4,12 @@
  * Scoping is absolute: every query is constrained to one `scopeKey`, and ids are keyed per scope,
  * so one scope can neither read nor overwrite another's documents.
  *
- * Large histories take a faster dense path: sign-bit codes of every document, kept in memory per
+ * Large histories take faster paths. Dense: sign-bit codes of every document, kept in memory per
  * scope (code-cache.ts), rank candidates by Hamming distance, and the best few times k are
- * rescored exactly with sqlite-vec. Keyword search intersects the words with the scope's and
- * granularity's tags inside FTS5, and leaves out words in at least half of all rows, whose BM25
- * weight FTS5 clamps to ~0 anyway.
+ * rescored exactly with sqlite-vec. Keyword: an in-memory inverted index of the scope's texts
+ * (keyword-cache.ts) scores FTS5's BM25 without FTS5's cost of scoring every matching row. Smaller
+ * scopes search FTS5, which intersects the words with the scope's and granularity's tags inside its
+ * doclists. Both leave out words in at least half of all rows, whose BM25 weight is ~0 anyway.
  */
 import type { Statement } from 'better-sqlite3';
 import { ValidationError } from '../../core/errors.js';
@@ -23,6 +24,7 @@ import { assertOneOf, assertTime, assertVector, checkedInstant, clampK, validate
 import { codeBytes, signCode } from './binary-codes.js';
 import { ScopeCodes, type CodeMeta, type CodeRow } from './code-cache.js';
 import { ftsTags, ftsTerms, scopedFtsMatch } from './fts-query.js';
+import { ScopeKeywords, type KeywordRow } from './keyword-cache.js';
 import { createVectorTables, dropVectorTables } from './memory-db.js';
 import type { MemoryDb } from './memory-db.js';
 
@@ -49,6 +51,17 @@ export const RESCORE_FACTOR = 8;
 /** Below this many rows keyword search matches every word of the query (scoring them all is cheap). */
 export const PRUNE_MIN_ROWS = 10_000;
 
+/**
+ * Scopes holding at least this many documents are searched by keyword in memory (keyword-cache.ts):
+ * FTS5 scores every row that contains a query word, which grows with the history.
+ */
+export const KEYWORD_CACHE_MIN = 4096;
+
+const GRANULARITY_INDEX = new Map<string, number>(GRANULARITIES.map((g, i) => [g, i]));
+
+/** Documents whose texts the in-memory keyword index may hold across scopes (~200 bytes each). */
+const KEYWORD_CACHE_MAX_DOCS = 400_000;
+
 /** Documents whose codes the in-memory copy may hold across scopes (~110 bytes each), least recently searched dropped first. */
 const CODE_CACHE_MAX_DOCS = 600_000;
 
@@ -71,11 +84,20 @@ export interface VectorIndexTuning {
   readonly hammingFactor?: number;
   readonly rescoreFactor?: number;
   readonly pruneMinRows?: number;
+  readonly keywordCacheMin?: number;
 }
 
 /** A change to the in-memory codes, applied once the transaction that made it has committed. */
 type CodeOp =
-  | { readonly op: 'put'; readonly docId: number; readonly code: Uint32Array; readonly meta: CodeMeta }
+  | {
+      readonly op: 'put';
+      readonly docId: number;
+      readonly code: Uint32Array;
+      readonly meta: CodeMeta;
+      /** The memory id and, when it changed, the text (for the keyword index). */
+      readonly id: string;
+      readonly text: string | null;
+    }
   | { readonly op: 'status'; readonly docId: number; readonly status: MemoryStatus; readonly validTo: number; readonly supersededAt: number }
   | { readonly op: 'remove'; readonly docId: number };
 
@@ -92,6 +114,8 @@ export class SqliteVectorIndex implements VectorIndex {
   private readonly searchCache = new Map<string, Statement>();
   /** In-memory codes of recently searched scopes, least recently searched first. */
   private readonly codes = new Map<string, ScopeCodes>();
+  /** In-memory keyword indexes of recently searched large scopes, least recently searched first. */
+  private readonly keywords = new Map<string, ScopeKeywords>();
   /** Rows containing a query word, and the total, reused until enough writes make them stale. */
   private termStats: { readonly rows: number; readonly dataVersion: number; readonly writes: number; readonly df: Map<string, number> } | null = null;
   /** Documents written through this index (for the staleness of `termStats`). */
@@ -103,7 +127,7 @@ export class SqliteVectorIndex implements VectorIndex {
     this.db = memoryDb.db;
     this.path = memoryDb.path;
     this.dimensions = memoryDb.dimensions;
-    this.tuning = { exactSearchMax: EXACT_SEARCH_MAX, hammingFactor: HAMMING_FACTOR, rescoreFactor: RESCORE_FACTOR, pruneMinRows: PRUNE_MIN_ROWS, ...tuning };
+    this.tuning = { exactSearchMax: EXACT_SEARCH_MAX, hammingFactor: HAMMING_FACTOR, rescoreFactor: RESCORE_FACTOR, pruneMinRows: PRUNE_MIN_ROWS, keywordCacheMin: KEYWORD_CACHE_MIN, ...tuning };
     this.stmts = this.prepare();
   }
 
@@ -145,12 +169,18 @@ export class SqliteVectorIndex implements VectorIndex {
         `SELECT doc_id, kind, granularity, status, valid_from, valid_to, recorded_at, superseded_at, code
          FROM vec_docs WHERE scope = ?`,
       ),
-      rescore: db.prepare<[Float32Array, string, string], { id: string; distance: number | null }>(
-        // CROSS JOIN fixes the order: candidates first, by primary key (the planner would otherwise
-        // walk the whole scope by its index and test each row against the list).
-        `SELECT d.memory_id AS id, vec_distance_cosine(v.embedding, ?) AS distance
-         FROM json_each(?) AS c CROSS JOIN vec_docs d ON d.doc_id = c.value CROSS JOIN vec_vectors v ON v.doc_id = d.doc_id
-         WHERE d.scope = ?`,
+      keywordRows: db.prepare<[string], KeywordRow>(
+        // CROSS JOIN fixes the order: the scope's rows by index, then each text by rowid.
+        `SELECT d.doc_id, d.memory_id, f.text, CASE d.granularity ${GRANULARITIES.map((g, i) => `WHEN '${g}' THEN ${i}`).join(' ')} END AS granularity
+         FROM vec_docs d CROSS JOIN fts_memories f ON f.rowid = d.doc_id WHERE d.scope = ?`,
+      ),
+      rescore: db.prepare<[Float32Array, string], { doc: number; distance: number | null }>(
+        // CROSS JOIN fixes the order: candidates first, each vector by primary key.
+        `SELECT c.value AS doc, vec_distance_cosine(v.embedding, ?) AS distance
+         FROM json_each(?) AS c CROSS JOIN vec_vectors v ON v.doc_id = c.value`,
+      ),
+      memoryIds: db.prepare<[string, string], { doc: number; id: string }>(
+        `SELECT d.doc_id AS doc, d.memory_id AS id FROM json_each(?) AS c CROSS JOIN vec_docs d ON d.doc_id = c.value WHERE d.scope = ?`,
       ),
       termRows: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM fts_memories WHERE fts_memories MATCH ?'),
       totalRows: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM vec_docs'),
@@ -183,6 +213,7 @@ export class SqliteVectorIndex implements VectorIndex {
     const tags = ftsTags(key, doc.granularity);
     const existing = s.findDoc.get(key, doc.id);
     let docId: bigint;
+    let text: string | null = doc.text;
     if (existing === undefined) {
       docId = BigInt(s.insertDoc.run(key, doc.id, ...meta, stored).lastInsertRowid);
       s.insertVec.run(docId, key, vector, ...meta);
@@ -196,6 +227,7 @@ export class SqliteVectorIndex implements VectorIndex {
       s.putVector.run(docId, vector);
       // Re-tokenise only when the text or its tags changed.
       const indexed = s.getText.get(docId);
+      if (indexed?.text === doc.text) text = null;
       if (indexed?.text !== doc.text || indexed.tags !== tags) {
         s.deleteText.run(docId);
         s.insertText.run(docId, doc.text, key, tags);
@@ -206,6 +238,8 @@ export class SqliteVectorIndex implements VectorIndex {
       op: 'put',
       docId: Number(docId),
       code,
+      id: doc.id,
+      text,
       meta: {
         kind: doc.kind,
         granularity: doc.granularity,
@@ -315,19 +349,31 @@ export class SqliteVectorIndex implements VectorIndex {
       })(),
     );
     for (const [key, ops] of log) {
-      const cached = this.codes.get(key);
-      if (cached === undefined) continue;
       const version = versions.get(key) as number;
-      if (nested || cached.version !== version - 1) {
-        this.codes.delete(key);
-        continue;
+      const codes = this.codes.get(key);
+      if (codes !== undefined) {
+        if (nested || codes.version !== version - 1) this.codes.delete(key);
+        else {
+          for (const o of ops) {
+            if (o.op === 'put') codes.put(o.docId, o.code, o.meta);
+            else if (o.op === 'status') codes.setStatus(o.docId, o.status, o.validTo, o.supersededAt);
+            else codes.remove(o.docId);
+          }
+          codes.version = version;
+        }
       }
-      for (const o of ops) {
-        if (o.op === 'put') cached.put(o.docId, o.code, o.meta);
-        else if (o.op === 'status') cached.setStatus(o.docId, o.status, o.validTo, o.supersededAt);
-        else cached.remove(o.docId);
+      const keywords = this.keywords.get(key);
+      if (keywords !== undefined) {
+        if (nested || keywords.version !== version - 1) this.keywords.delete(key);
+        else {
+          for (const o of ops) {
+            if (o.op === 'put' && o.text !== null) keywords.put(o.docId, o.id, o.text, GRANULARITY_INDEX.get(o.meta.granularity) as number);
+            else if (o.op === 'put') keywords.setGranularity(o.docId, GRANULARITY_INDEX.get(o.meta.granularity) as number);
+            else if (o.op === 'remove') keywords.remove(o.docId);
+          }
+          keywords.version = version;
+        }
       }
-      cached.version = version;
     }
   }
 
@@ -343,11 +389,24 @@ export class SqliteVectorIndex implements VectorIndex {
     const query = new Float32Array(vector);
     const candidates = codes.nearest(query, limit * this.tuning.hammingFactor, limit * this.tuning.rescoreFactor, filter);
     // A zero vector has no cosine distance (NULL): it is similar to nothing.
-    const rows = this.run(() => this.stmts.rescore.all(query, JSON.stringify(candidates), key)).filter(
-      (r): r is { id: string; distance: number } => r.distance !== null,
+    const rescored = this.run(() => this.stmts.rescore.all(query, JSON.stringify(candidates))).filter(
+      (r): r is { doc: number; distance: number } => r.distance !== null,
     );
-    rows.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return rows.slice(0, limit).map((r) => ({ id: r.id, score: 1 - r.distance }));
+    rescored.sort((a, b) => a.distance - b.distance);
+    // Memory ids only for the best `limit` and whatever ties the last of them (ties go by id),
+    // read with the scope as a second guard: the codes are the scope's own.
+    let end = Math.min(limit, rescored.length);
+    while (end < rescored.length && (rescored[end] as { distance: number }).distance === (rescored[end - 1] as { distance: number }).distance) end++;
+    const best = rescored.slice(0, end);
+    const ids = new Map(this.run(() => this.stmts.memoryIds.all(JSON.stringify(best.map((r) => r.doc)), key)).map((r) => [r.doc, r.id]));
+    return best
+      .flatMap((r) => {
+        const id = ids.get(r.doc);
+        return id === undefined ? [] : [{ id, distance: r.distance }];
+      })
+      .sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit)
+      .map((r) => ({ id: r.id, score: 1 - r.distance }));
   }
 
   /** Exact KNN by sqlite-vec over every matching document of the scope (the reference the fast path approximates). */
@@ -407,6 +466,24 @@ export class SqliteVectorIndex implements VectorIndex {
     return codes;
   }
 
+  /** The scope's keyword index in memory, loaded (again) when absent or when another connection changed the scope. */
+  private scopeKeywords(key: string): ScopeKeywords {
+    const version = this.stmts.version.get(key)?.version ?? 0;
+    let keywords = this.keywords.get(key);
+    if (keywords === undefined || keywords.version !== version) keywords = new ScopeKeywords(version).load(this.stmts.keywordRows.iterate(key));
+    // Most recently searched last; the least recently searched go first when over the bound.
+    this.keywords.delete(key);
+    this.keywords.set(key, keywords);
+    let held = 0;
+    for (const k of this.keywords.values()) held += k.size;
+    for (const [other, k] of this.keywords) {
+      if (held <= KEYWORD_CACHE_MAX_DOCS || other === key) break;
+      this.keywords.delete(other);
+      held -= k.size;
+    }
+    return keywords;
+  }
+
   /** Keyword search with BM25 (score = -bm25, higher is better); the query text is never FTS5 syntax. */
   async searchText(scope: Scope, query: string, k: number, filter?: SearchFilter): Promise<ScoredId[]> {
     const found = this.keywordSearch(scope, query, k, filter, null);
@@ -443,6 +520,16 @@ export class SqliteVectorIndex implements VectorIndex {
     const where = metadataClause(filter, 'd.');
     const terms = ftsTerms(query);
     if (terms.length === 0 || limit === 0 || where === null) return new Map();
+    const codes = this.run(() => this.scopeCodes(key));
+    if (codes.size >= this.tuning.keywordCacheMin) {
+      const keywords = this.run(() => this.scopeKeywords(key));
+      const groups = perGranularity ?? [null];
+      const allowed = filter?.granularities ?? GRANULARITIES;
+      // Each granularity's group: its place in perGranularity, or the one list; -1 when filtered out.
+      const groupOf = GRANULARITIES.map((g) => (!allowed.includes(g) ? -1 : perGranularity === null ? 0 : perGranularity.indexOf(g)));
+      const lists = keywords.search(terms, limit, groupOf, codes.filterTest(filter), keywords.size >= this.tuning.pruneMinRows);
+      return new Map(groups.map((g, i) => [g, (lists[i] ?? []).map((h) => ({ id: h.id, score: h.score }))]));
+    }
     // Granularities were checked by metadataClause: they are safe inside the match expression.
     // In a large index a query of common words only finds nothing: BM25 weighs every one ~0, so
     // its list would be the shortest rows, at the cost of scoring most of the index.
@@ -528,6 +615,7 @@ export class SqliteVectorIndex implements VectorIndex {
       })(),
     );
     this.codes.clear();
+    this.keywords.clear();
     this.termStats = null;
     // Statements over the dropped tables are invalid now.
     this.searchCache.clear();

@@ -22,12 +22,13 @@ vectorIndexContract(test, 'sqlite-vec', async () => {
   };
 });
 
-// The same contract through the binary first pass of dense search, for every scope.
-vectorIndexContract(test, 'sqlite-vec (binary first pass)', async () => {
+// The same contract through the fast paths of large scopes, for every scope: the binary first pass
+// of dense search and the in-memory keyword index.
+vectorIndexContract(test, 'sqlite-vec (binary first pass, keywords in memory)', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
   const mdb = openMemoryDb(path.join(dir, 'memory.db'), DIMS);
   return {
-    index: new SqliteVectorIndex(mdb, { exactSearchMax: 0 }),
+    index: new SqliteVectorIndex(mdb, { exactSearchMax: 0, keywordCacheMin: 0 }),
     dims: DIMS,
     async close() {
       mdb.close();
