@@ -36,19 +36,22 @@ export function codeFromBytes(bytes: Uint8Array, words: number): Uint32Array {
   return code;
 }
 
-/** Set bits of a 32-bit word (SWAR popcount: no intrinsic in JavaScript). */
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) as number;
-}
+/** Set bits of every 16-bit value: two lookups count a word, faster in V8 than SWAR arithmetic (no popcount intrinsic). */
+const POPCOUNT16 = (() => {
+  const t = new Uint8Array(1 << 16);
+  for (let i = 1; i < t.length; i++) t[i] = (i & 1) + (t[i >>> 1] as number);
+  return t;
+})();
 
 /** Hamming distance between code `slot` of `codes` (packed, `query.length` words each) and `query`. */
 export function hamming(codes: Uint32Array, slot: number, query: Uint32Array): number {
   const words = query.length;
   const base = slot * words;
   let d = 0;
-  for (let w = 0; w < words; w++) d += popcount((codes[base + w] as number) ^ (query[w] as number));
+  for (let w = 0; w < words; w++) {
+    const x = (codes[base + w] as number) ^ (query[w] as number);
+    d += (POPCOUNT16[x & 0xffff] as number) + (POPCOUNT16[x >>> 16] as number);
+  }
   return d;
 }
 
@@ -70,8 +73,11 @@ export function nearestCodes(
   // Heap order: larger distance (then larger slot) nearer the root, so the root is the worst kept.
   const worse = (da: number, sa: number, db: number, sb: number): boolean => da > db || (da === db && sa > sb);
   for (let i = 0; i < count; i++) {
-    if (!accept(i)) continue;
     const d = hamming(codes, i, query);
+    // A full heap keeps nothing at or past its worst distance (slots only grow): the filter test,
+    // dearer than the distance, is skipped for most codes.
+    if (size === k && d >= (dist[0] as number)) continue;
+    if (!accept(i)) continue;
     if (size < k) {
       let j = size++;
       while (j > 0) {
