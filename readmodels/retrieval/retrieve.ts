@@ -147,13 +147,25 @@ export async function retrieve(
   let depth = Math.max(k * tuning.depthFactor, tuning.minDepth);
   // Small-history mode (Convomem): a user with no more memories than the threshold has every one ranked.
   const mayGrow = on('small_history') && on('dense') && depth < tuning.smallHistory;
-  // Keyword lists do not need the query vector: they are fetched while it is computed (at the
-  // depth small-history mode may need, then cut: a shorter list is a prefix of a longer one).
-  const [vector, keywordLists] = await Promise.all([
-    on('dense') ? queryVector(deps.embedder, query, tuning.denseQuery) : Promise.resolve<number[]>([]),
-    on('bm25') ? keywordSearch(deps.vectors, scope, keywordText, mayGrow ? tuning.smallHistory : depth, granularities, filter) : Promise.resolve(new Map<Granularity, ScoredId[]>()),
-  ]);
-  if (mayGrow && (await historySize(deps.vectors, scope, vector, tuning.smallHistory + 1, filter)) <= tuning.smallHistory) depth = tuning.smallHistory;
+  // The query vector is computed by the model (in its own thread, in the embedded profile) while
+  // this one fetches what does not need it: the keyword lists (at the depth small-history mode may
+  // need, then cut: a shorter list is a prefix of a longer one), the history size, and the states
+  // of the keyword candidates. The request must reach the model before this thread gets busy: the
+  // embedder posts it a few promise steps in, so one turn of the event loop goes first.
+  const vectorPromise = on('dense') ? queryVector(deps.embedder, query, tuning.denseQuery) : Promise.resolve<number[]>([]);
+  // A failure is taken up where the vector is awaited; until then it must not count as unhandled.
+  vectorPromise.catch(() => undefined);
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const keywordLists = on('bm25') ? await keywordSearch(deps.vectors, scope, keywordText, mayGrow ? tuning.smallHistory : depth, granularities, filter) : new Map<Granularity, ScoredId[]>();
+  const counted = mayGrow && deps.vectors.countAtMost ? deps.vectors.countAtMost(scope, tuning.smallHistory + 1, filter) : null;
+  counted?.catch(() => undefined);
+  const keywordIds = new Set<string>();
+  for (const list of keywordLists.values()) for (const hit of list.slice(0, depth)) keywordIds.add(hit.id);
+  const known = new Map((keywordIds.size > 0 ? await deps.store.getMany(scope, [...keywordIds]) : []).map((s) => [s.memory.id, s]));
+  const vector = await vectorPromise;
+  // A zero vector (similar to nothing) has no KNN to count by: historySize probes it instead.
+  const size = !mayGrow ? null : counted !== null && vector.some((x) => x !== 0) ? await counted : await historySize(deps.vectors, scope, vector, tuning.smallHistory + 1, filter);
+  if (size !== null && size <= tuning.smallHistory) depth = tuning.smallHistory;
   const lists = new Map<Granularity, GranularityLists>(
     await Promise.all(
       granularities.map(async (g): Promise<[Granularity, GranularityLists]> => {
@@ -166,7 +178,13 @@ export async function retrieve(
   const ids = new Set<string>();
   for (const l of lists.values()) for (const hit of [...l.dense, ...l.keyword]) ids.add(hit.id);
   if (ids.size === 0) return [];
-  const states = await deps.store.getMany(scope, [...ids]);
+  const missing = [...ids].filter((id) => !known.has(id));
+  for (const s of missing.length > 0 ? await deps.store.getMany(scope, missing) : []) known.set(s.memory.id, s);
+  // In the order of the lists (as one read of every id gives them).
+  const states = [...ids].flatMap((id) => {
+    const s = known.get(id);
+    return s === undefined ? [] : [s];
+  });
 
   // Router (MemGAS): weight each granularity by how peaked its dense relevance is.
   const route =

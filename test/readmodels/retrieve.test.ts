@@ -99,6 +99,45 @@ test('asks for dense and keyword lists per granularity, at the normal depth for 
   t.true(keyword.every((c) => c.k === 150));
 });
 
+test('keyword lists and their states are fetched after the embedding request is sent and before its vector is back', async (t) => {
+  const states = Array.from({ length: 160 }, (_, i) => mem(`note ${i} about the garden`));
+  const { deps } = portsOver(states);
+  const order: string[] = [];
+  let release = (): void => undefined;
+  // Like the offline model: the request reaches its thread a few promise steps after the call.
+  const slowEmbedder: Embedder = {
+    ...embedder,
+    embed: async (texts) => {
+      await Promise.resolve();
+      await Promise.resolve();
+      order.push('embedding requested');
+      await new Promise<void>((resolve) => (release = resolve));
+      order.push('vector back');
+      return embedder.embed(texts);
+    },
+  };
+  const vectors = deps.vectors;
+  const store = deps.store;
+  const recorded: RetrievalDeps = {
+    embedder: slowEmbedder,
+    vectors: { ...vectors, searchText: async (...a: Parameters<VectorIndex['searchText']>) => (order.push('keyword'), vectors.searchText(...a)), searchDense: vectors.searchDense } as VectorIndex,
+    store: {
+      getMany: async (sc: Scope, ids: readonly string[]) => {
+        order.push(`states of ${ids.length}`);
+        // The vector can come back once the keyword candidates' states are read.
+        release();
+        return store.getMany(sc, ids);
+      },
+    } as unknown as MemoryStore,
+  };
+  const found = await retrieve(recorded, scope, 'garden plans', { k: 5, filter });
+  t.is(found.length, 5);
+  t.is(order[0], 'embedding requested');
+  t.deepEqual(order.slice(1, 4), ['keyword', 'keyword', 'keyword']);
+  t.regex(order[4] ?? '', /^states of \d+$/);
+  t.is(order[5], 'vector back');
+});
+
 test('small-history mode ranks every memory of a small user; switched off it keeps the normal depth', async (t) => {
   const states = Array.from({ length: 60 }, (_, i) => mem(`note ${i} about the garden`));
   const on = portsOver(states);
