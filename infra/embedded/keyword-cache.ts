@@ -77,8 +77,9 @@ export class ScopeKeywords {
   private termsUsed = 0;
   private live = 0;
   private totalLength = 0;
-  /** Score accumulator by slot, reused across searches. */
+  /** Score accumulator by slot, and the slots a search touched, reused across searches. */
   private acc = new Float64Array(0);
+  private touched = new Int32Array(0);
 
   constructor(
     /** The scope's row in `vec_scope_versions` this copy matches. */
@@ -170,10 +171,13 @@ export class ScopeKeywords {
     if (this.live === 0 || k <= 0) return out;
     const terms = this.queryTerms(words, dropCommon);
     if (terms.length === 0) return out;
-    if (this.acc.length < this.slots) this.acc = new Float64Array(this.docIds.length);
-    const { acc, alive, lengths, granularity } = this;
+    if (this.acc.length < this.slots) {
+      this.acc = new Float64Array(this.docIds.length);
+      this.touched = new Int32Array(this.docIds.length);
+    }
+    const { acc, alive, lengths, granularity, touched } = this;
     const avgdl = this.totalLength / this.live;
-    const touched: number[] = [];
+    let nTouched = 0;
     for (const { postings, idf } of terms) {
       const { slots, tfs, n } = postings;
       for (let i = 0; i < n; i++) {
@@ -181,13 +185,14 @@ export class ScopeKeywords {
         if (alive[slot] === 0) continue;
         const tf = tfs[i] as number;
         const before = acc[slot] as number;
-        if (before === 0) touched.push(slot);
+        if (before === 0) touched[nTouched++] = slot;
         // The same operations in the same order as FTS5's bm25(), so that scores tie where its do.
         acc[slot] = before + idf * ((tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * (lengths[slot] as number)) / avgdl)));
       }
     }
     const best = Array.from({ length: groups }, () => new TopK(k));
-    for (const slot of touched) {
+    for (let t = 0; t < nTouched; t++) {
+      const slot = touched[t] as number;
       const score = acc[slot] as number;
       acc[slot] = 0;
       const g = groupOf[granularity[slot] as number] ?? -1;
@@ -255,7 +260,7 @@ export class ScopeKeywords {
       for (let i = this.termStart[s] as number; i < (this.termStart[s + 1] as number); i++) slotTerms[used++] = this.slotTerms[i] as number;
       termStart[to + 1] = used;
     }
-    Object.assign(this, { docIds, lengths, alive, granularity, termStart, ids, slotTerms, termsUsed: used, slots: next, acc: new Float64Array(0) });
+    Object.assign(this, { docIds, lengths, alive, granularity, termStart, ids, slotTerms, termsUsed: used, slots: next, acc: new Float64Array(0), touched: new Int32Array(0) });
     this.slotOf = new Map([...this.slotOf].map(([docId, s]) => [docId, renumber[s] as number]));
   }
 
