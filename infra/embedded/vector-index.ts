@@ -25,6 +25,7 @@ import { codeBytes, signCode } from './binary-codes.js';
 import { ScopeCodes, type CodeMeta, type CodeRow } from './code-cache.js';
 import { ftsTags, ftsTerms, scopedFtsMatch } from './fts-query.js';
 import { ScopeKeywords, type KeywordRow } from './keyword-cache.js';
+import { RescoreThread, type Rescored } from './rescore-thread.js';
 import { createVectorTables, dropVectorTables } from './memory-db.js';
 import type { MemoryDb } from './memory-db.js';
 
@@ -59,8 +60,8 @@ export const KEYWORD_CACHE_MIN = 4096;
 
 const GRANULARITY_INDEX = new Map<string, number>(GRANULARITIES.map((g, i) => [g, i]));
 
-/** Documents whose texts the in-memory keyword index may hold across scopes (~200 bytes each). */
-const KEYWORD_CACHE_MAX_DOCS = 400_000;
+/** Documents whose texts the in-memory keyword index may hold across scopes (~300 bytes each). */
+const KEYWORD_CACHE_MAX_DOCS = 250_000;
 
 /** Documents whose codes the in-memory copy may hold across scopes (~110 bytes each), least recently searched dropped first. */
 const CODE_CACHE_MAX_DOCS = 600_000;
@@ -85,6 +86,11 @@ export interface VectorIndexTuning {
   readonly rescoreFactor?: number;
   readonly pruneMinRows?: number;
   readonly keywordCacheMin?: number;
+  /**
+   * Rescore dense candidates in a worker thread (rescore-thread.ts): true for one over this file, or
+   * a given one; off by default, on in the embedded profile.
+   */
+  readonly rescoreThread?: boolean | RescoreThread;
 }
 
 /** A change to the in-memory codes, applied once the transaction that made it has committed. */
@@ -121,13 +127,15 @@ export class SqliteVectorIndex implements VectorIndex {
   /** Documents written through this index (for the staleness of `termStats`). */
   private writes = 0;
 
-  private readonly tuning: Required<VectorIndexTuning>;
+  private readonly tuning: Required<Omit<VectorIndexTuning, 'rescoreThread'>>;
+  private readonly rescorer: RescoreThread | null;
 
   constructor(memoryDb: MemoryDb, tuning: VectorIndexTuning = {}) {
     this.db = memoryDb.db;
     this.path = memoryDb.path;
     this.dimensions = memoryDb.dimensions;
     this.tuning = { exactSearchMax: EXACT_SEARCH_MAX, hammingFactor: HAMMING_FACTOR, rescoreFactor: RESCORE_FACTOR, pruneMinRows: PRUNE_MIN_ROWS, keywordCacheMin: KEYWORD_CACHE_MIN, ...tuning };
+    this.rescorer = tuning.rescoreThread === true ? new RescoreThread(this.path) : tuning.rescoreThread || null;
     this.stmts = this.prepare();
   }
 
@@ -389,9 +397,7 @@ export class SqliteVectorIndex implements VectorIndex {
     const query = new Float32Array(vector);
     const candidates = codes.nearest(query, limit * this.tuning.hammingFactor, limit * this.tuning.rescoreFactor, filter);
     // A zero vector has no cosine distance (NULL): it is similar to nothing.
-    const rescored = this.run(() => this.stmts.rescore.all(query, JSON.stringify(candidates))).filter(
-      (r): r is { doc: number; distance: number } => r.distance !== null,
-    );
+    const rescored = (await this.rescore(query, candidates)).filter((r): r is { doc: number; distance: number } => r.distance !== null);
     rescored.sort((a, b) => a.distance - b.distance);
     // Memory ids only for the best `limit` and whatever ties the last of them (ties go by id),
     // read with the scope as a second guard: the codes are the scope's own.
@@ -407,6 +413,26 @@ export class SqliteVectorIndex implements VectorIndex {
       .sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .slice(0, limit)
       .map((r) => ({ id: r.id, score: 1 - r.distance }));
+  }
+
+  /**
+   * Exact distances of the candidates: in the rescoring thread when there is one (outside a
+   * transaction, whose rows only this connection sees), else here; a failed thread falls back to here.
+   */
+  private async rescore(query: Float32Array, candidates: readonly number[]): Promise<readonly Rescored[]> {
+    if (this.rescorer !== null && !this.db.inTransaction) {
+      try {
+        return await this.rescorer.rescore(query, candidates);
+      } catch {
+        // The in-thread statement reports what is wrong with the file, if anything is.
+      }
+    }
+    return this.run(() => this.stmts.rescore.all(query, JSON.stringify(candidates)));
+  }
+
+  /** Stops the rescoring thread, if one runs (the index stays usable: a later search starts it again). */
+  async close(): Promise<void> {
+    await this.rescorer?.close();
   }
 
   /** Exact KNN by sqlite-vec over every matching document of the scope (the reference the fast path approximates). */
@@ -445,43 +471,33 @@ export class SqliteVectorIndex implements VectorIndex {
 
   /** The scope's codes in memory, loaded (again) when absent or when another connection changed them. */
   private scopeCodes(key: string): ScopeCodes {
-    const version = this.stmts.version.get(key)?.version ?? 0;
-    let codes = this.codes.get(key);
-    if (codes !== undefined && codes.version === version) {
-      // Most recently searched last.
-      this.codes.delete(key);
-      this.codes.set(key, codes);
-      return codes;
-    }
-    codes = new ScopeCodes(this.dimensions, version).load(this.stmts.codeRows.iterate(key));
-    this.codes.delete(key);
-    this.codes.set(key, codes);
-    let held = 0;
-    for (const c of this.codes.values()) held += c.size;
-    for (const [other, c] of this.codes) {
-      if (held <= CODE_CACHE_MAX_DOCS || other === key) break;
-      this.codes.delete(other);
-      held -= c.size;
-    }
-    return codes;
+    return this.cached(this.codes, key, CODE_CACHE_MAX_DOCS, (version) => new ScopeCodes(this.dimensions, version).load(this.stmts.codeRows.iterate(key)));
   }
 
   /** The scope's keyword index in memory, loaded (again) when absent or when another connection changed the scope. */
   private scopeKeywords(key: string): ScopeKeywords {
+    return this.cached(this.keywords, key, KEYWORD_CACHE_MAX_DOCS, (version) => new ScopeKeywords(version).load(this.stmts.keywordRows.iterate(key)));
+  }
+
+  /**
+   * A scope's entry of an in-memory cache, loaded when absent or at another version than the
+   * scope's; the cache keeps the most recently used scopes last and drops the least recently used
+   * once it holds more than `maxDocs` documents.
+   */
+  private cached<T extends { version: number; readonly size: number }>(cache: Map<string, T>, key: string, maxDocs: number, load: (version: number) => T): T {
     const version = this.stmts.version.get(key)?.version ?? 0;
-    let keywords = this.keywords.get(key);
-    if (keywords === undefined || keywords.version !== version) keywords = new ScopeKeywords(version).load(this.stmts.keywordRows.iterate(key));
-    // Most recently searched last; the least recently searched go first when over the bound.
-    this.keywords.delete(key);
-    this.keywords.set(key, keywords);
+    let entry = cache.get(key);
+    if (entry === undefined || entry.version !== version) entry = load(version);
+    cache.delete(key);
+    cache.set(key, entry);
     let held = 0;
-    for (const k of this.keywords.values()) held += k.size;
-    for (const [other, k] of this.keywords) {
-      if (held <= KEYWORD_CACHE_MAX_DOCS || other === key) break;
-      this.keywords.delete(other);
-      held -= k.size;
+    for (const e of cache.values()) held += e.size;
+    for (const [other, e] of cache) {
+      if (held <= maxDocs || other === key) break;
+      cache.delete(other);
+      held -= e.size;
     }
-    return keywords;
+    return entry;
   }
 
   /** Keyword search with BM25 (score = -bm25, higher is better); the query text is never FTS5 syntax. */

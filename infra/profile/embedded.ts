@@ -85,7 +85,9 @@ export async function openEmbeddedPorts(dataDir: string, opts: OpenOptions): Pro
     const model = opts.embedder ?? new UseLiteEmbedder();
     const memoryDb = openMemoryDb(join(dataDir, DATA_FILES.memory), model.dimensions);
     opened.push(memoryDb);
-    const vectors = new SqliteVectorIndex(memoryDb);
+    // Dense candidates are rescored on the second core (the model's, idle once a query is embedded).
+    const vectors = new SqliteVectorIndex(memoryDb, { rescoreThread: true });
+    opened.push(vectors);
     const store = new SqliteMemoryStore(memoryDb);
     const graph = await LadybugMemoryGraph.open(join(dataDir, DATA_FILES.graph));
     opened.push(graph);
@@ -111,6 +113,7 @@ export async function openEmbeddedPorts(dataDir: string, opts: OpenOptions): Pro
         await graph.close();
         keys.close();
         cacheDb.close();
+        await vectors.close();
         memoryDb.close();
         runner.close();
         await log.close();

@@ -23,14 +23,16 @@ vectorIndexContract(test, 'sqlite-vec', async () => {
 });
 
 // The same contract through the fast paths of large scopes, for every scope: the binary first pass
-// of dense search and the in-memory keyword index.
+// of dense search (rescored in its worker thread) and the in-memory keyword index.
 vectorIndexContract(test, 'sqlite-vec (binary first pass, keywords in memory)', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
   const mdb = openMemoryDb(path.join(dir, 'memory.db'), DIMS);
+  const index = new SqliteVectorIndex(mdb, { exactSearchMax: 0, keywordCacheMin: 0, rescoreThread: true });
   return {
-    index: new SqliteVectorIndex(mdb, { exactSearchMax: 0, keywordCacheMin: 0 }),
+    index,
     dims: DIMS,
     async close() {
+      await index.close();
       mdb.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
