@@ -2,8 +2,10 @@
  * Peak resident memory per benchmark phase: RSS sampled on a timer (and at each phase boundary),
  * because the process-wide maxRSS never goes down and so cannot tell phases apart. Also the CPU
  * seconds of each phase (all threads of the process): on a shared machine, wall time says how busy
- * the neighbours were, CPU time what the work cost.
+ * the neighbours were, CPU time what the work cost. The RSS includes child processes (the graph's,
+ * during a rebuild), read from /proc where there is one.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Samples RSS while a phase runs and keeps each phase's peak in MB and its CPU seconds. */
 export class RssSampler {
@@ -54,7 +56,41 @@ export class RssSampler {
 
   private sample(): void {
     if (this.current === null) return;
-    const mb = process.memoryUsage.rss() / 2 ** 20;
+    const mb = (process.memoryUsage.rss() + childrenRss(process.pid)) / 2 ** 20;
     this.peaks.set(this.current, Math.max(this.peaks.get(this.current) ?? 0, mb));
   }
+}
+
+/** Resident bytes of every descendant process of `pid` (0 where /proc is missing). */
+export function childrenRss(pid: number): number {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return 0;
+  }
+  const parentOf = new Map<number, number>();
+  const rssOf = new Map<number, number>();
+  for (const e of entries) {
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parentOf.set(Number(e), Number(fields[1]));
+      // Field 24 of stat (index 21 after the comm) is the RSS in pages.
+      rssOf.set(Number(e), Number(fields[21]) * 4096);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  let total = 0;
+  for (const [child, rss] of rssOf) {
+    for (let p = parentOf.get(child); p !== undefined && p > 1; p = parentOf.get(p)) {
+      if (p === pid) {
+        total += rss;
+        break;
+      }
+    }
+  }
+  return total;
 }
