@@ -12,7 +12,7 @@ import type { Db } from '../sqlite/open.js';
 import { ftsTags } from './fts-query.js';
 
 /** Bumped whenever the DDL below changes incompatibly; older files are migrated on open. */
-export const MEMORY_DB_SCHEMA_VERSION = 3;
+export const MEMORY_DB_SCHEMA_VERSION = 4;
 
 /** sqlite-vec's compile-time limit on vector dimensions (SQLITE_VEC_VEC0_MAX_DIMENSIONS). */
 const MAX_DIMENSIONS = 8192;
@@ -138,33 +138,8 @@ function createSchema(db: Db, dimensions: number): number {
       version INTEGER NOT NULL
     ) WITHOUT ROWID;
 
-    -- Memory store: current state, one row per memory (a tombstone after erasure).
-    CREATE TABLE IF NOT EXISTS mem_memories (
-      tenant_id          TEXT NOT NULL,
-      user_id            TEXT NOT NULL,
-      id                 TEXT NOT NULL,
-      status             TEXT NOT NULL,
-      version            INTEGER NOT NULL,
-      kind               TEXT,
-      text_hash          TEXT,
-      subject_key        TEXT,
-      predicate_key      TEXT,
-      invalidated_by     TEXT,
-      recorded_at        INTEGER,
-      memory_json        TEXT,
-      embedding          BLOB,
-      quarantine_reasons TEXT NOT NULL DEFAULT '[]',
-      decision_reason    TEXT NOT NULL DEFAULT '',
-      clusters_json      TEXT NOT NULL DEFAULT '[]',
-      links_json         TEXT NOT NULL DEFAULT '[]',
-      accesses           INTEGER NOT NULL DEFAULT 0,
-      last_touched_at    INTEGER,
-      PRIMARY KEY (tenant_id, user_id, id)
-    ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS mem_memories_hash ON mem_memories (tenant_id, user_id, text_hash);
-    CREATE INDEX IF NOT EXISTS mem_memories_triple ON mem_memories (tenant_id, user_id, subject_key, predicate_key);
-    CREATE INDEX IF NOT EXISTS mem_memories_invalidated_by ON mem_memories (tenant_id, user_id, invalidated_by);
-    CREATE INDEX IF NOT EXISTS mem_memories_status_kind ON mem_memories (tenant_id, user_id, status, kind);
+    ${memoriesTable('mem_memories')}
+    ${MEMORIES_INDEXES}
 
     CREATE TABLE IF NOT EXISTS mem_sources (
       tenant_id  TEXT NOT NULL,
@@ -224,7 +199,64 @@ function createSchema(db: Db, dimensions: number): number {
   migrateToV2(db);
   createVectorTables(db, dims);
   migrateToV3(db);
+  migrateToV4(db);
   return dims;
+}
+
+/**
+ * The memory store's table of current states (one row per memory, a tombstone after erasure),
+ * created under `table`. A rowid table: its rows (~3 KB with the embedding) are far above what a
+ * WITHOUT ROWID table keeps in its B-tree pages, so there every insert at a random key split
+ * pages of overflowing cells; here rows are appended and the key is a small unique index.
+ */
+function memoriesTable(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+      tenant_id          TEXT NOT NULL,
+      user_id            TEXT NOT NULL,
+      id                 TEXT NOT NULL,
+      status             TEXT NOT NULL,
+      version            INTEGER NOT NULL,
+      kind               TEXT,
+      text_hash          TEXT,
+      subject_key        TEXT,
+      predicate_key      TEXT,
+      invalidated_by     TEXT,
+      recorded_at        INTEGER,
+      memory_json        TEXT,
+      embedding          BLOB,
+      quarantine_reasons TEXT NOT NULL DEFAULT '[]',
+      decision_reason    TEXT NOT NULL DEFAULT '',
+      clusters_json      TEXT NOT NULL DEFAULT '[]',
+      links_json         TEXT NOT NULL DEFAULT '[]',
+      accesses           INTEGER NOT NULL DEFAULT 0,
+      last_touched_at    INTEGER,
+      PRIMARY KEY (tenant_id, user_id, id)
+    );`;
+}
+
+/** The secondary indexes of `mem_memories`. */
+const MEMORIES_INDEXES = `
+    CREATE INDEX IF NOT EXISTS mem_memories_hash ON mem_memories (tenant_id, user_id, text_hash);
+    CREATE INDEX IF NOT EXISTS mem_memories_triple ON mem_memories (tenant_id, user_id, subject_key, predicate_key);
+    CREATE INDEX IF NOT EXISTS mem_memories_invalidated_by ON mem_memories (tenant_id, user_id, invalidated_by);
+    CREATE INDEX IF NOT EXISTS mem_memories_status_kind ON mem_memories (tenant_id, user_id, status, kind);`;
+
+/**
+ * Version 4 made `mem_memories` a rowid table (it was WITHOUT ROWID, see memoriesTable); files of
+ * version 3 and older are copied over here, columns in the same order. secure_delete zeroes the
+ * old table's pages as they are freed.
+ */
+function migrateToV4(db: Db): void {
+  const row = db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'mem_memories'").get();
+  if (row === undefined || !/WITHOUT\s+ROWID\s*$/i.test(row.sql)) return;
+  const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('mem_memories')").all().map((c) => c.name).join(', ');
+  db.exec(`
+    ${memoriesTable('mem_memories_v4')}
+    INSERT INTO mem_memories_v4 (${columns}) SELECT ${columns} FROM mem_memories;
+    DROP TABLE mem_memories;
+    ALTER TABLE mem_memories_v4 RENAME TO mem_memories;
+    ${MEMORIES_INDEXES}
+  `);
 }
 
 /** Version 2 added the forgetting curve's recall columns; files of version 1 get them here. */

@@ -140,6 +140,13 @@ export class SqliteMemoryStore implements MemoryStore {
   private readonly checkpoints: SqliteCheckpointStore;
   private readonly s;
   private readonly dynamic = new Map<string, Statement>();
+  /**
+   * During a rebuild (`beginRebuild` … `endRebuild`): every memory row in the table, by
+   * `rowKey`, and whether it is live (not a tombstone). A memory absent here is absent from the
+   * table, so its first version is written without looking it up. Dropped (back to lookups) by
+   * any failed write: a rolled-back transaction may have left entries that are not true.
+   */
+  private rows: Map<string, boolean> | null = null;
 
   constructor(memoryDb: MemoryDb) {
     this.db = memoryDb.db;
@@ -242,6 +249,9 @@ export class SqliteMemoryStore implements MemoryStore {
       countByStatus: db.prepare<[string, string], { status: MemoryStatus; n: number }>(
         `SELECT status, count(*) AS n FROM mem_memories WHERE ${scoped} GROUP BY status`,
       ),
+      allRows: db.prepare<[], { tenant_id: string; user_id: string; id: string; live: number }>(
+        `SELECT tenant_id, user_id, id, status <> 'forgotten' AND memory_json IS NOT NULL AS live FROM mem_memories`,
+      ),
       countByKind: db.prepare<[string, string], { kind: MemoryKind; n: number }>(
         `SELECT kind, count(*) AS n FROM mem_memories WHERE ${scoped} AND kind IS NOT NULL GROUP BY kind`,
       ),
@@ -251,11 +261,50 @@ export class SqliteMemoryStore implements MemoryStore {
   // ------------------------------------------------------------------ write side
 
   /**
+   * Starts a rebuild: the rows of the table (none, right after `clear`) are held in memory until
+   * `endRebuild`, so that writes need no lookup to learn a memory is new. Only for the one
+   * connection that writes this table, which a rebuild is.
+   */
+  beginRebuild(): void {
+    const rows = new Map<string, boolean>();
+    for (const r of this.run(() => this.s.allRows.all())) rows.set(rowKey(r.tenant_id, r.user_id, r.id), r.live === 1);
+    this.rows = rows;
+  }
+
+  /** Ends a rebuild: writes look rows up again. */
+  endRebuild(): void {
+    this.rows = null;
+  }
+
+  /**
    * Applies memory events in one transaction, skipping records below the projector's checkpoint
    * and stale versions, and advances the checkpoint of each partition to the last offset + 1.
    */
   applyEvents(records: readonly PositionedMemoryEvent[], projector: string): ApplyResult {
     if (typeof projector !== 'string' || projector === '') throw new ValidationError('projector must be non-empty');
+    let applied = 0;
+    let skipped = 0;
+    let erased = false;
+    try {
+      this.applyInTransaction(records, projector, (a, s, e) => {
+        applied = a;
+        skipped = s;
+        erased = e;
+      });
+    } catch (err) {
+      this.rows = null;
+      throw err;
+    }
+    // Erasure: secure_delete zeroed the pages; checkpoint so no old page image survives in the WAL.
+    if (erased) this.run(() => this.db.pragma('wal_checkpoint(TRUNCATE)'));
+    return { applied, skipped };
+  }
+
+  private applyInTransaction(
+    records: readonly PositionedMemoryEvent[],
+    projector: string,
+    done: (applied: number, skipped: number, erased: boolean) => void,
+  ): void {
     let applied = 0;
     let skipped = 0;
     let erased = false;
@@ -294,9 +343,7 @@ export class SqliteMemoryStore implements MemoryStore {
         })
         .immediate(),
     );
-    // Erasure: secure_delete zeroed the pages; checkpoint so no old page image survives in the WAL.
-    if (erased) this.run(() => this.db.pragma('wal_checkpoint(TRUNCATE)'));
-    return { applied, skipped };
+    done(applied, skipped, erased);
   }
 
   /** Applies one event; returns true when it erased a memory. */
@@ -374,7 +421,8 @@ export class SqliteMemoryStore implements MemoryStore {
         this.s.addUsage.run(scope.tenantId, p.model, p.purpose, p.promptTokens, p.completionTokens);
         return false;
       case 'ClusterAssigned': {
-        if (this.s.isLive.get(scope.tenantId, scope.userId, p.memoryId) === undefined) return false;
+        const live = this.rows === null ? this.s.isLive.get(scope.tenantId, scope.userId, p.memoryId) !== undefined : this.rows.get(rowKey(scope.tenantId, scope.userId, p.memoryId)) === true;
+        if (!live) return false;
         const clusters = p.responsibilities.map(({ component, weight }) => ({ component, weight }));
         const links = p.links.map(({ memoryId, weight }) => ({ memoryId, weight }));
         this.s.setClusters.run(JSON.stringify(clusters), JSON.stringify(links), scope.tenantId, scope.userId, p.memoryId);
@@ -401,7 +449,7 @@ export class SqliteMemoryStore implements MemoryStore {
     if (memory.tenantId !== scope.tenantId || memory.userId !== scope.userId) {
       throw new ValidationError(`memory ${memory.id} belongs to ${memory.tenantId}/${memory.userId}, not to the event's scope`);
     }
-    const row = this.s.versionRow.get(scope.tenantId, scope.userId, memory.id);
+    const row = this.versionRow(scope, memory.id);
     // A tombstone absorbs every later event: an erased memory never comes back from a redelivery.
     if (row !== undefined && (row.status === 'forgotten' || row.version >= memory.version)) return;
     const stored: Memory = { ...memory, validTo: lc.validTo, supersededAt: lc.supersededAt };
@@ -428,6 +476,7 @@ export class SqliteMemoryStore implements MemoryStore {
       row?.accesses ?? 0,
       Math.max(row?.last_touched_at ?? 0, memory.recordedAt),
     );
+    this.rows?.set(rowKey(scope.tenantId, scope.userId, memory.id), true);
     // Sources accumulate over versions, so erasing a message finds every memory it ever fed.
     for (const source of memory.sources) {
       this.s.addSource.run(scope.tenantId, scope.userId, source.messageId, memory.id);
@@ -494,15 +543,23 @@ export class SqliteMemoryStore implements MemoryStore {
    */
   private erase(scope: Scope, id: string, version: number): void {
     if (typeof id !== 'string' || id === '') throw new ValidationError('memory id must be non-empty');
-    const row = this.s.versionRow.get(scope.tenantId, scope.userId, id);
+    const row = this.versionRow(scope, id);
     this.s.deleteHistory.run(scope.tenantId, scope.userId, id);
     this.s.deleteSources.run(scope.tenantId, scope.userId, id);
     const tombstoneVersion = Math.max(row?.version ?? 0, Number.isSafeInteger(version) ? version : 0);
     this.s.putRow.run(scope.tenantId, scope.userId, id, 'forgotten', tombstoneVersion, null, null, null, null, null, null, null, null, '[]', '', '[]', '[]', 0, null);
+    this.rows?.set(rowKey(scope.tenantId, scope.userId, id), false);
+  }
+
+  /** What a new version keeps of the stored row; no lookup for a memory a rebuild has not written yet. */
+  private versionRow(scope: Scope, id: string): VersionRow | undefined {
+    if (this.rows !== null && !this.rows.has(rowKey(scope.tenantId, scope.userId, id))) return undefined;
+    return this.s.versionRow.get(scope.tenantId, scope.userId, id);
   }
 
   /** The stored row (but its embedding) of a memory that exists and is not erased, else null. */
   private liveRow(scope: Scope, id: string): WriteRow | null {
+    if (this.rows !== null && this.rows.get(rowKey(scope.tenantId, scope.userId, id)) !== true) return null;
     const row = this.s.writeRow.get(scope.tenantId, scope.userId, id);
     return row === undefined || row.status === 'forgotten' || row.memory_json === null ? null : row;
   }
@@ -520,6 +577,8 @@ export class SqliteMemoryStore implements MemoryStore {
         })
         .immediate(),
     );
+    // A rebuild under way goes on over the empty table.
+    if (this.rows !== null) this.rows = new Map();
   }
 
   // ------------------------------------------------------------------ read side
@@ -685,6 +744,11 @@ export class SqliteMemoryStore implements MemoryStore {
       throw sqliteError(cause, this.path);
     }
   }
+}
+
+/** The in-memory key of a memory row. */
+function rowKey(tenantId: string, userId: string, id: string): string {
+  return `${tenantId}\u0000${userId}\u0000${id}`;
 }
 
 function checkedScope(scope: Scope): Scope {
