@@ -22,6 +22,8 @@ import { IngestBridge } from '../streams/ingest-bridge.js';
 import type { RecordSealer } from '../streams/record-sealer.js';
 import { accessRecorder, forgettingOf, guardOf, sealerOf } from './composition.js';
 import { GraphProjection } from '../streams/projectors/graph-projection.js';
+import { GraphWorkerClient } from '../infra/embedded/graph-worker-client.js';
+import { startWalCheckpointer } from '../infra/embedded/wal-checkpointer.js';
 import { ProjectorRunner } from '../streams/projectors/projector-runner.js';
 import { StoreProjection } from '../streams/projectors/store-projection.js';
 import { VectorProjection } from '../streams/projectors/vector-projection.js';
@@ -363,22 +365,52 @@ export class Engine implements MemoryService {
     // A replay calls no model (the embeddings are in the events): the model's worker and its memory
     // go while it runs; the next embedding starts it again.
     await this.ports.model.close?.();
-    for (const projection of this.projectors.projections) await projection.reset();
-    const total = await this.projectors.lag();
-    let done = 0;
-    // The graph and memory.db checkpoint once at the end instead of after every batch.
-    await this.ports.memoryDb.bulkWrites(() =>
-      this.ports.graph.deferCheckpoints(async () => {
-        for (;;) {
-          // Bigger fetches than live catch-up (4096 records): fewer transactions, same result.
-          const n = await this.projectors.catchUp(undefined, 4096);
-          if (n === 0) break;
-          done += n;
-          onProgress?.(done, total);
-        }
-      }),
-    );
-    return { events: done / this.projectors.projections.length, modelCalls: this.ports.model.calls - callsBefore };
+    // The graph is rebuilt by a worker process (the second core; LadybugDB's addon is not safe in
+    // two threads) while this one decodes and writes memory.db; graph calls from here wait until
+    // the database is handed back.
+    const events = await this.ports.graph.lend(async (dir) => {
+      const graph = await GraphWorkerClient.start(dir);
+      let closing: Promise<void> | null = null;
+      try {
+        // The graph first: the runner hands each fetch to the projections in this order, and the
+        // worker's batch is then on its way before this thread writes the same fetch to memory.db.
+        const projections = [
+          ...instrumentProjections([new GraphProjection(graph, graph)]),
+          ...this.projectors.projections.filter((p) => p.name !== 'memory-graph'),
+        ];
+        let done = 0;
+        // memory.db's automatic checkpoints are off (the resets' and the load's commits would each
+        // copy the log into the file): another thread copies it meanwhile, and memory.db
+        // checkpoints once at the end, while the worker's graph checkpoints once as it closes.
+        await this.ports.memoryDb.bulkWrites(async () => {
+          const copier = startWalCheckpointer(this.ports.memoryDb.path);
+          try {
+            // Side by side: the graph empties itself in its process while this thread empties memory.db.
+            await Promise.all(projections.map((p) => p.reset()));
+            // The store's table is empty now: its writes need not look rows up until the end.
+            this.ports.store.beginRebuild();
+            const total = await this.projectors.lag(projections);
+            for (;;) {
+              // Bigger fetches than live catch-up (4096 records): fewer transactions, same result.
+              const n = await this.projectors.catchUp(undefined, 4096, projections);
+              if (n === 0) break;
+              done += n;
+              onProgress?.(done, total);
+            }
+          } finally {
+            await copier.stop();
+          }
+          closing = graph.close();
+          // Awaited below, after memory.db's checkpoint; a failure must not count as unhandled meanwhile.
+          closing.catch(() => undefined);
+        });
+        return done / projections.length;
+      } finally {
+        this.ports.store.endRebuild();
+        await (closing ?? graph.close());
+      }
+    });
+    return { events, modelCalls: this.ports.model.calls - callsBefore };
   }
 
   /** Every embedded store answers a trivial read. */

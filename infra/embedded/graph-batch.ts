@@ -24,7 +24,25 @@ import type { GraphMemory, GraphOp } from '../../core/ports.js';
 export type { GraphOp };
 import { assertScopeId, type Scope } from '../../core/scope.js';
 import type { CypherRunner, CypherValue } from '../graph/cypher.js';
-import { entityNormOf, entityRowsOf, eraseMemory, OPEN_END, scopedKey, storedTime, writeLinks, writeMemory, writeStatus } from '../graph/cypher.js';
+import { CYPHER, entityNormOf, entityRowsOf, eraseMemory, OPEN_END, scopedKey, storedTime, writeLinks, writeMemory, writeStatus } from '../graph/cypher.js';
+
+/**
+ * What a rebuild knows of the graph without asking it: every Memory (with its owner), Entity and
+ * Message node, kept up to date by the writes of `applyGraphOps`. With it, a batch looks nothing
+ * up to learn which of its memories, entities and messages are new. It must hold exactly the
+ * graph's nodes: it is built from the graph (or empty after a clear) and dropped when a write
+ * fails (the transaction rolled back).
+ */
+export interface GraphKnowledge {
+  readonly memories: Map<string, { readonly tenant: string; readonly user: string }>;
+  readonly entities: Set<string>;
+  readonly messages: Set<string>;
+}
+
+/** Knowledge of an empty graph. */
+export function emptyKnowledge(): GraphKnowledge {
+  return { memories: new Map(), entities: new Set(), messages: new Set() };
+}
 
 /** A step of the plan: a wave of fresh memories then links, or one operation on its own. */
 export type GraphStep =
@@ -103,6 +121,9 @@ MATCH (a:Entity {key: r.subjectKey})
 MATCH (b:Entity {key: r.objectKey})
 CREATE (a)-[:RELATES {memoryId: r.id, predicate: r.predicate, status: r.status, validFrom: r.validFrom,
   validTo: r.validTo, recordedAt: r.recordedAt, supersededAt: r.supersededAt}]->(b)`,
+  allMemories: `MATCH (m:Memory) RETURN m.key AS key, m.tenant AS tenant, m.user AS user`,
+  allEntities: `MATCH (e:Entity) RETURN e.key AS key`,
+  allMessages: `MATCH (s:Message) RETURN s.key AS key`,
   existingMessages: `UNWIND $keys AS k
 MATCH (s:Message {key: k})
 RETURN s.key AS key`,
@@ -200,8 +221,22 @@ async function existingKeys(tx: CypherRunner, statement: string, keys: readonly 
   return out;
 }
 
+/** Reads the knowledge of a rebuild from the graph: every memory, entity and message node. */
+export async function loadKnowledge(tx: CypherRunner): Promise<GraphKnowledge> {
+  const k = emptyKnowledge();
+  for (const r of await tx.run(STATEMENTS.allMemories, {})) k.memories.set(r.key as string, { tenant: r.tenant as string, user: r.user as string });
+  for (const r of await tx.run(STATEMENTS.allEntities, {})) k.entities.add(r.key as string);
+  for (const r of await tx.run(STATEMENTS.allMessages, {})) k.messages.add(r.key as string);
+  return k;
+}
+
+/** Keys among `keys` that exist: from the knowledge when there is one, else by the lookup statement. */
+async function knownKeys(tx: CypherRunner, statement: string, keys: readonly string[], known: ReadonlySet<string> | undefined): Promise<Set<string>> {
+  return known === undefined ? existingKeys(tx, statement, keys) : new Set(keys.filter((k) => known.has(k)));
+}
+
 /** Creates a wave's fresh memories with their entities, mentions, fact edges and sources, then its links. */
-async function writeWave(tx: CypherRunner, step: Extract<GraphStep, { kind: 'wave' }>): Promise<void> {
+async function writeWave(tx: CypherRunner, step: Extract<GraphStep, { kind: 'wave' }>, known?: GraphKnowledge): Promise<void> {
   const memories: Columns = { id: [], tenant: [], user: [], text: [], kind: [], status: [], validFrom: [], validTo: [], recordedAt: [], supersededAt: [] };
   const mentions: string[][] = [];
   const entities = new Map<string, { tenant: string; user: string; name: string }>();
@@ -259,25 +294,26 @@ async function writeWave(tx: CypherRunner, step: Extract<GraphStep, { kind: 'wav
 
   // Entities first: the statement creating a memory looks up the entities it mentions.
   if (entities.size > 0) {
-    const known = await existingKeys(tx, STATEMENTS.existingEntities, [...entities.keys()]);
+    const present = await knownKeys(tx, STATEMENTS.existingEntities, [...entities.keys()], known?.entities);
     const cols: Columns = { key: [], tenant: [], user: [], name: [] };
     for (const [key, e] of entities) {
-      if (known.has(key)) continue;
+      if (present.has(key)) continue;
       cols.key?.push(key);
       cols.tenant?.push(e.tenant);
       cols.user?.push(e.user);
       cols.name?.push(e.name);
     }
     await runColumns(tx, STATEMENTS.createEntities, cols);
+    for (const key of entities.keys()) known?.entities.add(key);
   }
   await runColumns(tx, STATEMENTS.createMemoriesWithMentions, { ...memories, entities: mentions }, 'entities', STATEMENTS.createMemories);
   await runRows(tx, STATEMENTS.createFactEdges, facts);
   if (messages.size > 0) {
-    const known = await existingKeys(tx, STATEMENTS.existingMessages, [...messages.keys()]);
+    const present = await knownKeys(tx, STATEMENTS.existingMessages, [...messages.keys()], known?.messages);
     const cols: Columns = { key: [], tenant: [], user: [], messageId: [], memories: [] };
     const toKnown: Record<string, CypherValue>[] = [];
     for (const [key, s] of messages) {
-      if (known.has(key)) {
+      if (present.has(key)) {
         toKnown.push({ key, ids: s.memoryIds });
         continue;
       }
@@ -289,8 +325,10 @@ async function writeWave(tx: CypherRunner, step: Extract<GraphStep, { kind: 'wav
     }
     await runColumns(tx, STATEMENTS.createMessagesWithSources, cols);
     await runRows(tx, STATEMENTS.addSources, toKnown);
+    for (const key of messages.keys()) known?.messages.add(key);
   }
-  await writeWaveLinks(tx, step, scopes);
+  for (const [id, scope] of scopes) known?.memories.set(id, { tenant: scope.tenantId, user: scope.userId });
+  await writeWaveLinks(tx, step, scopes, known);
 }
 
 /**
@@ -298,7 +336,12 @@ async function writeWave(tx: CypherRunner, step: Extract<GraphStep, { kind: 'wav
  * ran on its own, and a link whose ends are not both memories of its scope is dropped (as the
  * scoped MATCH of the one-by-one statement drops it).
  */
-async function writeWaveLinks(tx: CypherRunner, step: Extract<GraphStep, { kind: 'wave' }>, created: ReadonlyMap<string, Scope>): Promise<void> {
+async function writeWaveLinks(
+  tx: CypherRunner,
+  step: Extract<GraphStep, { kind: 'wave' }>,
+  created: ReadonlyMap<string, Scope>,
+  known?: GraphKnowledge,
+): Promise<void> {
   const pairs = new Map<string, { scope: Scope; source: string; target: string; weight: number }>();
   for (const { scope, memoryId, links } of step.links) {
     assertScopeId('tenant', scope.tenantId);
@@ -320,7 +363,13 @@ async function writeWaveLinks(tx: CypherRunner, step: Extract<GraphStep, { kind:
   const owners = new Map<string, { tenant: string; user: string }>();
   for (const [id, scope] of created) owners.set(id, { tenant: scope.tenantId, user: scope.userId });
   const ids = [...new Set([...pairs.values()].flatMap((p) => [p.source, p.target]))].filter((id) => !created.has(id));
-  for (let i = 0; i < ids.length; i += CHUNK) {
+  if (known !== undefined) {
+    for (const id of ids) {
+      const o = known.memories.get(id);
+      if (o !== undefined) owners.set(id, o);
+    }
+  }
+  for (let i = 0; known === undefined && i < ids.length; i += CHUNK) {
     for (const row of await tx.run(STATEMENTS.owners, { ids: ids.slice(i, i + CHUNK) })) {
       owners.set(row.key as string, { tenant: row.tenant as string, user: row.user as string });
     }
@@ -339,23 +388,66 @@ async function writeWaveLinks(tx: CypherRunner, step: Extract<GraphStep, { kind:
   }
 }
 
-/** Applies operations in order inside the caller's transaction (see the file comment). */
-export async function applyGraphOps(tx: CypherRunner, ops: readonly GraphOp[]): Promise<void> {
+/**
+ * Applies operations in order inside the caller's transaction (see the file comment). With
+ * `known` (a rebuild's knowledge of the graph), nothing is looked up to tell new nodes from
+ * existing ones, and `known` follows every node written or deleted.
+ */
+export async function applyGraphOps(tx: CypherRunner, ops: readonly GraphOp[], known?: GraphKnowledge): Promise<void> {
   const ids = [...new Set(ops.flatMap((o) => (o.op === 'upsert' ? [o.memory.id] : [])))];
   for (const id of ids) assertId('memory id', id);
   const existing = new Set<string>();
-  for (let i = 0; i < ids.length; i += CHUNK) {
+  if (known !== undefined) {
+    for (const id of ids) if (known.memories.has(id)) existing.add(id);
+  }
+  for (let i = 0; known === undefined && i < ids.length; i += CHUNK) {
     for (const row of await tx.run(STATEMENTS.owners, { ids: ids.slice(i, i + CHUNK) })) existing.add(row.key as string);
   }
   for (const step of planGraphSteps(ops, existing)) {
     if (step.kind === 'wave') {
-      await writeWave(tx, step);
+      await writeWave(tx, step, known);
       continue;
     }
     const op = step.op;
-    if (op.op === 'upsert') await writeMemory(tx, op.scope, op.memory);
-    else if (op.op === 'status') await writeStatus(tx, op.scope, op.memoryId, op.status, op.validTo, op.supersededAt);
+    if (op.op === 'status') await writeStatus(tx, op.scope, op.memoryId, op.status, op.validTo, op.supersededAt);
     else if (op.op === 'link') await writeLinks(tx, op.scope, op.memoryId, op.links);
-    else await eraseMemory(tx, op.scope, op.memoryId);
+    else if (known === undefined) await (op.op === 'upsert' ? writeMemory(tx, op.scope, op.memory) : eraseMemory(tx, op.scope, op.memoryId));
+    else await rewriteKnown(tx, op, known);
+  }
+}
+
+/**
+ * A memory re-written or erased during a rebuild: the shared statement runs, then the entities
+ * and messages it mentioned before or mentions now are looked up again (either may have been
+ * created, or deleted as orphans).
+ */
+async function rewriteKnown(tx: CypherRunner, op: Extract<GraphOp, { op: 'upsert' | 'remove' }>, known: GraphKnowledge): Promise<void> {
+  const scope = op.scope;
+  const id = op.op === 'upsert' ? op.memory.id : op.memoryId;
+  const base = { tenant: scope.tenantId, user: scope.userId, id };
+  const entities = new Set<string>();
+  const messages = new Set<string>();
+  if (known.memories.has(id)) {
+    for (const r of await tx.run(CYPHER.memoryEntityKeys, base)) entities.add(r.key as string);
+    for (const r of await tx.run(CYPHER.memoryMessageKeys, base)) messages.add(r.key as string);
+  }
+  if (op.op === 'upsert') {
+    await writeMemory(tx, scope, op.memory);
+    for (const e of entityRowsOf(scope, op.memory)) entities.add(e.key);
+    for (const m of op.memory.sourceMessageIds) if (typeof m === 'string' && m !== '') messages.add(scopedKey(scope, m));
+    known.memories.set(id, { tenant: scope.tenantId, user: scope.userId });
+  } else {
+    await eraseMemory(tx, scope, id);
+    known.memories.delete(id);
+  }
+  const liveEntities = await existingKeys(tx, STATEMENTS.existingEntities, [...entities]);
+  for (const key of entities) {
+    if (liveEntities.has(key)) known.entities.add(key);
+    else known.entities.delete(key);
+  }
+  const liveMessages = await existingKeys(tx, STATEMENTS.existingMessages, [...messages]);
+  for (const key of messages) {
+    if (liveMessages.has(key)) known.messages.add(key);
+    else known.messages.delete(key);
   }
 }

@@ -13,7 +13,7 @@ import { DataDirError, EngramError, StorageError } from '../../core/errors.js';
 import type { CypherParams, CypherRow, CypherRunner, PropertyType } from '../graph/cypher.js';
 import { GRAPH_SCHEMA } from '../graph/cypher.js';
 import { CypherMemoryGraph } from '../graph/cypher-graph.js';
-import { applyGraphOps, type GraphOp } from './graph-batch.js';
+import { applyGraphOps, emptyKnowledge, loadKnowledge, type GraphKnowledge, type GraphOp } from './graph-batch.js';
 
 /** The database file inside the graph directory. */
 export const GRAPH_FILE = 'graph.lbug';
@@ -80,6 +80,8 @@ export class LadybugMemoryGraph extends CypherMemoryGraph {
   private readonly statements = new Map<string, PreparedStatement>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** During a rebuild (`beginRebuild` … `endRebuild`): the graph's nodes, kept in step (graph-batch.ts). */
+  private knowledge: GraphKnowledge | null = null;
 
   private constructor(
     private db: Database,
@@ -135,12 +137,32 @@ export class LadybugMemoryGraph extends CypherMemoryGraph {
     });
     // The shared statements still run, now over empty tables: they stay the ones Neo4j runs.
     await super.clear();
+    if (this.knowledge !== null) this.knowledge = emptyKnowledge();
+  }
+
+  /**
+   * Starts a rebuild: the graph's nodes are read once and then followed in memory, so that batches
+   * need no lookups to tell new memories, entities and messages from existing ones. Only for the
+   * one connection that writes the graph, which a rebuild is.
+   */
+  async beginRebuild(): Promise<void> {
+    this.knowledge = await this.read('beginRebuild', (tx) => loadKnowledge(tx));
+  }
+
+  /** Ends a rebuild: batches look nodes up again. */
+  endRebuild(): void {
+    this.knowledge = null;
   }
 
   /** Applies a projector batch of operations in one transaction, new memories and links in bulk (graph-batch.ts). */
   applyOps(ops: readonly GraphOp[]): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
-    return this.write('applyOps', (tx) => applyGraphOps(tx, ops));
+    const known = this.knowledge ?? undefined;
+    return this.write('applyOps', (tx) => applyGraphOps(tx, ops, known)).catch((err: unknown) => {
+      // Rolled back: the knowledge may hold nodes that are not there; look them up from now on.
+      if (known !== undefined && this.knowledge === known) this.knowledge = null;
+      throw err;
+    });
   }
 
   /**
@@ -180,6 +202,22 @@ export class LadybugMemoryGraph extends CypherMemoryGraph {
         throw cause instanceof EngramError ? cause : ladybugError(cause, this.path);
       } finally {
         rmSync(exported, { recursive: true, force: true });
+      }
+    });
+  }
+
+  /**
+   * Closes the database in this thread (releasing LadybugDB's per-process lock) while `fn` runs,
+   * so that a worker thread may open the graph directory it is given; then opens it again. Calls
+   * made meanwhile wait until it is back.
+   */
+  lend<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      await this.release();
+      try {
+        return await fn(dirname(this.path));
+      } finally {
+        await this.reopen();
       }
     });
   }

@@ -50,12 +50,13 @@ export class ProjectorRunner {
 
   /**
    * Applies everything available to every projection (or the named ones); returns the number of
-   * records applied. `fetchSize` overrides the records per fetch (a rebuild takes bigger batches).
+   * records applied. `fetchSize` overrides the records per fetch (a rebuild takes bigger batches);
+   * `projections` stands in for the runner's own (a rebuild writes the graph from a worker thread).
    */
-  catchUp(only?: readonly string[], fetchSize = this.fetchSize): Promise<number> {
+  catchUp(only?: readonly string[], fetchSize = this.fetchSize, projections: readonly Projection[] = this.projections): Promise<number> {
     // One catch-up at a time: two would apply the same records side by side, and a checkpoint
     // saved late by the slower one could move back.
-    const run = this.catchingUp.then(() => this.catchUpNow(only, fetchSize));
+    const run = this.catchingUp.then(() => this.catchUpNow(projections, only, fetchSize));
     this.catchingUp = run.then(
       () => undefined,
       () => undefined,
@@ -63,10 +64,10 @@ export class ProjectorRunner {
     return run;
   }
 
-  private async catchUpNow(only: readonly string[] | undefined, fetchSize: number): Promise<number> {
+  private async catchUpNow(projections: readonly Projection[], only: readonly string[] | undefined, fetchSize: number): Promise<number> {
     let applied = 0;
     const partitions = await this.log.partitions(TOPICS.memory);
-    const selected = this.projections.filter((p) => !only || only.includes(p.name));
+    const selected = projections.filter((p) => !only || only.includes(p.name));
     if (selected.length === 0) return 0;
     for (let p = 0; p < partitions; p++) applied += await this.drain(selected, p, fetchSize);
     return applied;
@@ -91,10 +92,10 @@ export class ProjectorRunner {
   }
 
   /** Sum over projections and partitions of records not yet applied. */
-  async lag(): Promise<number> {
+  async lag(projections: readonly Projection[] = this.projections): Promise<number> {
     let lag = 0;
     const partitions = await this.log.partitions(TOPICS.memory);
-    for (const projection of this.projections) {
+    for (const projection of projections) {
       for (let p = 0; p < partitions; p++) {
         const end = await this.log.endOffset(TOPICS.memory, p);
         lag += end - (await projection.checkpoints.checkpoint(projection.name, TOPICS.memory, p));

@@ -117,3 +117,21 @@ test('a projection that fails stops at its last checkpoint while the other goes 
     t.deepEqual(ok.seen, ids(0, 1000));
   });
 });
+
+test('a catch-up over stand-in projections applies and measures them instead of the runner’s own, serialised with the rest', async (t) => {
+  await withLog(600, async (log) => {
+    const own = new Recording('graph', 3);
+    const standIn = new Recording('graph');
+    const store = new Recording('store');
+    const runner = new ProjectorRunner(log, [own, store], 128);
+    t.is(await runner.lag([standIn, store]), 1200);
+    // A catch-up of the runner's own projections asked at the same time waits for this one.
+    const [withStandIns, ownAfter] = await Promise.all([runner.catchUp(undefined, 256, [standIn, store]), runner.catchUp(['graph'])]);
+    t.is(withStandIns, 1200);
+    t.deepEqual(standIn.seen, ids(0, 600));
+    t.deepEqual(store.seen, ids(0, 600));
+    t.is(ownAfter, 600, 'the runner’s own graph projection then catches up on its own checkpoints');
+    t.deepEqual(own.seen, ids(0, 600));
+    t.is(await runner.lag([standIn, store]), 0);
+  });
+});

@@ -1,0 +1,218 @@
+/**
+ * A rebuild's graph writes: with the graph's nodes followed in memory (`beginRebuild`, no lookups
+ * to tell new nodes from old ones) batches must leave exactly the graph that one-by-one calls
+ * leave, including rewrites and erasures that create or orphan entities and messages; the graph
+ * worker process (GraphWorkerClient) must do the same and report errors as the same classes; and
+ * `lend` must hand the database to another opener and take it back.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import fc from 'fast-check';
+import lbug from '@ladybugdb/core';
+import { ValidationError } from '../../core/errors.js';
+import type { GraphOp } from '../../core/ports.js';
+import { scopeOf } from '../../core/scope.js';
+import { GraphWorkerClient, reviveWorkerError } from '../../infra/embedded/graph-worker-client.js';
+import { GRAPH_FILE, LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
+import { graphMemoryFixture as mem } from '../helpers/fixtures.js';
+
+const a = scopeOf('t1', 'alice');
+const b = scopeOf('t2', 'bob');
+
+/** Batches with shared entities and messages, rewrites that drop some, and erasures that orphan others. */
+const BATCHES: GraphOp[][] = [
+  [
+    { op: 'upsert', scope: a, memory: mem('m1', ['Paris', 'Emma'], { triple: { subject: 'Alice', predicate: 'lives in', object: 'Paris' } }) },
+    { op: 'upsert', scope: a, memory: mem('m2', ['paris', 'Airbus'], { sourceMessageIds: ['msg-m1', 'msg-x'] }) },
+    { op: 'link', scope: a, memoryId: 'm2', links: [{ memoryId: 'm1', weight: 0.5 }, { memoryId: 'm3', weight: 0.25 }] },
+    { op: 'upsert', scope: a, memory: mem('m3', ['Emma'], { kind: 'preference' }) },
+    { op: 'link', scope: a, memoryId: 'm3', links: [{ memoryId: 'm1', weight: 1 }, { memoryId: 'm2', weight: 0.75 }] },
+    { op: 'upsert', scope: b, memory: mem('m9', ['Paris'], { triple: { subject: 'Bob', predicate: 'works at', object: 'Nokia' } }) },
+    // A rewrite that drops Paris and Emma from m1 (Emma stays through m3) and adds Berlin.
+    { op: 'upsert', scope: a, memory: mem('m1', ['Berlin'], { text: 'moved', sourceMessageIds: ['msg-new'], triple: { subject: 'Alice', predicate: 'lives in', object: 'Berlin' } }) },
+    { op: 'status', scope: a, memoryId: 'm2', status: 'invalidated', validTo: 5_000, supersededAt: 6_000 },
+  ],
+  [
+    // Erasing m3 orphans nothing it shares with m4; erasing m2 orphans Airbus and msg-x.
+    { op: 'upsert', scope: a, memory: mem('m4', ['Emma', 'Airbus'], { sourceMessageIds: ['msg-x'] }) },
+    { op: 'remove', scope: a, memoryId: 'm3' },
+    { op: 'remove', scope: a, memoryId: 'm2' },
+    // Entities and messages orphaned above come back with a new memory (created again, not assumed there).
+    { op: 'upsert', scope: a, memory: mem('m5', ['Paris', 'Airbus'], { sourceMessageIds: ['msg-m1', 'msg-x'] }) },
+    { op: 'link', scope: a, memoryId: 'm5', links: [{ memoryId: 'm3', weight: 0.5 }, { memoryId: 'm4', weight: 2 }, { memoryId: 'm1', weight: 1 }] },
+    { op: 'remove', scope: a, memoryId: 'm4' },
+    { op: 'upsert', scope: a, memory: mem('m6', ['Emma'], { sourceMessageIds: ['msg-m3'] }) },
+    { op: 'remove', scope: a, memoryId: 'never-written' },
+  ],
+];
+
+/** Every node and edge of the database, as sorted JSON lines. */
+async function dump(dir: string): Promise<string[]> {
+  const db = new lbug.Database(path.join(dir, GRAPH_FILE));
+  const conn = new lbug.Connection(db);
+  const out: string[] = [];
+  const queries = [
+    'MATCH (n:Memory) RETURN n.key, n.tenant, n.user, n.text, n.kind, n.status, n.validFrom, n.validTo, n.recordedAt, n.supersededAt',
+    'MATCH (n:Entity) RETURN n.key, n.tenant, n.user, n.name',
+    'MATCH (n:Message) RETURN n.key, n.tenant, n.user, n.messageId',
+    'MATCH (x)-[r:MENTIONS]->(y) RETURN x.key, y.key',
+    'MATCH (x)-[r:SOURCED_FROM]->(y) RETURN x.key, y.key',
+    'MATCH (x)-[r:ASSOCIATED]->(y) RETURN x.key, y.key, r.weight',
+    'MATCH (x)-[r:RELATES]->(y) RETURN x.key, y.key, r.memoryId, r.predicate, r.status, r.validFrom, r.validTo, r.recordedAt, r.supersededAt',
+  ];
+  for (const [i, q] of queries.entries()) {
+    const result = await conn.query(q);
+    for (const r of Array.isArray(result) ? result : [result]) {
+      for (const row of await r.getAll()) out.push(`${i} ${JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
+      r.close();
+    }
+  }
+  await conn.close();
+  await db.close();
+  return out.sort();
+}
+
+/** Applies every operation alone (the reference). */
+async function oneByOne(g: LadybugMemoryGraph, batches: readonly GraphOp[][]): Promise<void> {
+  for (const batch of batches) {
+    for (const op of batch) {
+      if (op.op === 'upsert') await g.upsertMemory(op.scope, op.memory);
+      else if (op.op === 'status') await g.setStatus(op.scope, op.memoryId, op.status, op.validTo, op.supersededAt);
+      else if (op.op === 'link') await g.link(op.scope, op.memoryId, op.links);
+      else await g.removeMemory(op.scope, op.memoryId);
+    }
+  }
+}
+
+/** The dumps of: one by one; batches in rebuild mode from `prefix` applied first (loaded knowledge) or from empty. */
+async function compare(batches: readonly GraphOp[][], prefix: readonly GraphOp[][] = []): Promise<[string[], string[]]> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
+  try {
+    const one = await LadybugMemoryGraph.open(path.join(root, 'one'));
+    const bulk = await LadybugMemoryGraph.open(path.join(root, 'bulk'));
+    await oneByOne(one, [...prefix, ...batches]);
+    await oneByOne(bulk, prefix);
+    await bulk.beginRebuild();
+    for (const batch of batches) await bulk.applyOps(batch);
+    bulk.endRebuild();
+    await one.close();
+    await bulk.close();
+    return [await dump(path.join(root, 'one')), await dump(path.join(root, 'bulk'))];
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+test('rebuild mode: batches from an empty graph leave the graph one-by-one calls leave', async (t) => {
+  const [expected, actual] = await compare(BATCHES);
+  t.true(expected.some((l) => l.startsWith('1 ') && l.includes('airbus')), 'Airbus came back after being orphaned');
+  t.false(expected.some((l) => l.includes('"t1|alice|m3"') || l.includes('"m3"')), 'm3 is gone');
+  t.deepEqual(actual, expected);
+});
+
+test('rebuild mode: knowledge read from a graph that already holds nodes', async (t) => {
+  const [expected, actual] = await compare(BATCHES.slice(1), BATCHES.slice(0, 1));
+  t.true(expected.length > 10);
+  t.deepEqual(actual, expected);
+});
+
+test('rebuild mode: random operation sequences equal one by one (property)', async (t) => {
+  const ids = ['p0', 'p1', 'p2', 'p3', 'q0'];
+  const scopeOfId = (id: string) => (id.startsWith('q') ? b : a);
+  const id = fc.constantFrom(...ids);
+  const op: fc.Arbitrary<GraphOp> = fc.oneof(
+    fc.record({ id, ents: fc.subarray(['Paris', 'paris', 'Emma', 'Oslo']), msg: fc.constantFrom('m1', 'm2', 'm3'), fact: fc.boolean() }).map(
+      (r): GraphOp => ({
+        op: 'upsert',
+        scope: scopeOfId(r.id),
+        memory: mem(r.id, r.ents, { sourceMessageIds: [r.msg], triple: r.fact ? { subject: 'Emma', predicate: 'visits', object: 'Oslo' } : null }),
+      }),
+    ),
+    fc.record({ id, to: fc.array(fc.record({ memoryId: id, weight: fc.constantFrom(0.25, 0.5, 1, 2) }), { maxLength: 3 }) }).map(
+      (r): GraphOp => ({ op: 'link', scope: scopeOfId(r.id), memoryId: r.id, links: r.to }),
+    ),
+    id.map((x): GraphOp => ({ op: 'remove', scope: scopeOfId(x), memoryId: x })),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 3 }), async (batches) => {
+      const [expected, actual] = await compare(batches);
+      return JSON.stringify(actual) === JSON.stringify(expected);
+    }),
+    { numRuns: 6, seed: 11 },
+  );
+  t.pass();
+});
+
+test('rebuild mode: a refused batch rolls back and later batches still equal one by one', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
+  try {
+    const g = await LadybugMemoryGraph.open(path.join(root, 'bulk'));
+    await g.beginRebuild();
+    await g.applyOps([{ op: 'upsert', scope: a, memory: mem('shared', ['X']) }]);
+    // New entity Y and message first, then the refusal: the whole batch rolls back.
+    const refused: GraphOp[] = [
+      { op: 'upsert', scope: a, memory: mem('fresh', ['Y'], { sourceMessageIds: ['msg-y'] }) },
+      { op: 'upsert', scope: b, memory: mem('shared', ['Z']) },
+    ];
+    await t.throwsAsync(g.applyOps(refused), { instanceOf: ValidationError, message: /another scope/ });
+    const after: GraphOp[] = [{ op: 'upsert', scope: a, memory: mem('later', ['Y'], { sourceMessageIds: ['msg-y'] }) }];
+    await g.applyOps(after);
+    await g.close();
+    const one = await LadybugMemoryGraph.open(path.join(root, 'one'));
+    await oneByOne(one, [[{ op: 'upsert', scope: a, memory: mem('shared', ['X']) }], after]);
+    await one.close();
+    t.deepEqual(await dump(path.join(root, 'bulk')), await dump(path.join(root, 'one')));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('the graph worker process writes what one-by-one calls write, keeps checkpoints, and reports errors as their classes', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
+  try {
+    const main = await LadybugMemoryGraph.open(path.join(root, 'worker'));
+    await main.saveCheckpoint('memory-graph', 'memory-events', 0, 7);
+    // While lent, the main thread's calls wait; the worker opens the same directory.
+    const lent = await main.lend(async (dir) => {
+      const w = await GraphWorkerClient.start(dir);
+      try {
+        t.is(await w.checkpoint('memory-graph', 'memory-events', 0), 7);
+        await w.clear();
+        await w.reset('memory-graph');
+        t.is(await w.checkpoint('memory-graph', 'memory-events', 0), 0);
+        for (const batch of BATCHES) await w.applyOps(batch);
+        await w.saveCheckpoint('memory-graph', 'memory-events', 0, 42);
+        const err = await t.throwsAsync(w.upsertMemory(b, mem('m1', ['Q'])), { instanceOf: ValidationError, message: /another scope/ });
+        t.false(err?.retriable);
+        // The worker goes on after a refused batch.
+        await w.setStatus(a, 'm1', 'archived', null, null);
+      } finally {
+        await w.close();
+      }
+      return dir;
+    });
+    t.is(lent, path.join(root, 'worker'));
+    t.is(await main.checkpoint('memory-graph', 'memory-events', 0), 42, 'the main thread reads what the worker wrote');
+    await main.close();
+    const one = await LadybugMemoryGraph.open(path.join(root, 'one'));
+    await oneByOne(one, [...BATCHES, [{ op: 'status', scope: a, memoryId: 'm1', status: 'archived', validTo: null, supersededAt: null }]]);
+    await one.close();
+    t.deepEqual(await dump(path.join(root, 'worker')), await dump(path.join(root, 'one')));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('worker errors come back as the error classes they were', (t) => {
+  const v = reviveWorkerError({ name: 'ValidationError', message: 'bad', code: 'validation', retriable: false, details: { field: 'x' } });
+  t.true(v instanceof ValidationError);
+  t.deepEqual((v as ValidationError).details, { field: 'x' });
+  const s = reviveWorkerError({ name: 'StorageError', message: 'disk', code: 'storage', retriable: true });
+  t.is((s as ValidationError).retriable, true);
+  t.is(s.name, 'StorageError');
+  const plain = reviveWorkerError({ name: 'TypeError', message: 'oops' });
+  t.false('retriable' in plain);
+  t.is(plain.message, 'oops');
+});
