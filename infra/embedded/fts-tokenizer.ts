@@ -15,6 +15,8 @@ const TOKEN_RUN = /[\p{L}\p{N}\p{Co}][\p{L}\p{N}\p{Co}\u0300-\u036f]*/gu;
 const LATIN = /\p{Script=Latin}/u;
 /** Combining diacritical marks, removed by `remove_diacritics 2`. */
 const DIACRITICS = /[\u0300-\u036f]/g;
+/** Any character outside ASCII. */
+const NON_ASCII = /[^\x00-\x7f]/;
 /** Tokens longer than this many bytes are not stemmed. */
 const PORTER_MAX_BYTES = 64;
 
@@ -28,17 +30,37 @@ const STEM_MEMO_MAX = 200_000;
 /** The terms FTS5 indexes for `text`, in order (repeats kept: they are the term frequencies). */
 export function ftsTokens(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(TOKEN_RUN)) {
-    const word = m[0];
+  forEachFtsToken(text, (term) => out.push(term));
+  return out;
+}
+
+/** Calls `onTerm` with each term FTS5 indexes for `text`, in order (no array: a bulk load makes less garbage). */
+export function forEachFtsToken(text: string, onTerm: (term: string) => void): void {
+  const emit = (word: string): void => {
     let term = stems.get(word);
     if (term === undefined) {
       term = porterStem(fold(word));
       if (stems.size >= STEM_MEMO_MAX) stems.clear();
       stems.set(word, term);
     }
-    if (term.length > 0) out.push(term);
+    if (term.length > 0) onTerm(term);
+  };
+  if (NON_ASCII.test(text)) {
+    for (const m of text.matchAll(TOKEN_RUN)) emit(m[0]);
+    return;
   }
-  return out;
+  // ASCII text (the common case) by a scan: the same tokens as TOKEN_RUN, without a match object each.
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0;
+    const tokenChar = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (tokenChar) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      emit(text.slice(start, i));
+      start = -1;
+    }
+  }
 }
 
 /**

@@ -10,7 +10,7 @@
  * FTS5 does, and scores are FTS5's BM25 (k1 = 1.2, b = 0.75, the IDF clamped to 1e-6) over the
  * scope's documents, so that on a single-scope index both paths give the same lists.
  */
-import { ftsTokens } from './fts-tokenizer.js';
+import { forEachFtsToken, ftsTokens } from './fts-tokenizer.js';
 
 /** BM25's term-frequency saturation, as FTS5's `bm25()`. */
 const K1 = 1.2;
@@ -80,6 +80,8 @@ export class ScopeKeywords {
   /** Score accumulator by slot, and the slots a search touched, reused across searches. */
   private acc = new Float64Array(0);
   private touched = new Int32Array(0);
+  /** A row's term ids while it is indexed. */
+  private scratch = new Int32Array(64);
 
   constructor(
     /** The scope's row in `vec_scope_versions` this copy matches. */
@@ -105,19 +107,29 @@ export class ScopeKeywords {
     this.slotOf.set(docId, slot);
     this.docIds[slot] = docId;
     this.ids[slot] = id;
-    const tokens = ftsTokens(text);
-    const counts = new Map<number, number>();
-    for (const t of tokens) {
+    // The row's term ids, sorted so that repeats are adjacent: each run is one posting.
+    let n = 0;
+    forEachFtsToken(text, (t) => {
       let term = this.termIndex.get(t);
       if (term === undefined) {
         term = this.postings.length;
         this.termIndex.set(t, term);
         this.postings.push({ slots: new Int32Array(2), tfs: new Uint16Array(2), n: 0, df: 0 });
       }
-      counts.set(term, (counts.get(term) ?? 0) + 1);
-    }
-    if (this.termsUsed + counts.size > this.slotTerms.length) this.slotTerms = grown(this.slotTerms, Math.max(this.slotTerms.length * 2, this.termsUsed + counts.size));
-    for (const [term, tf] of counts) {
+      if (n === this.scratch.length) this.scratch = grown(this.scratch, n * 2);
+      this.scratch[n++] = term;
+    });
+    const terms = this.scratch.subarray(0, n).sort();
+    let distinct = 0;
+    for (let i = 0; i < n; i++) if (i === 0 || terms[i] !== terms[i - 1]) distinct++;
+    if (this.termsUsed + distinct > this.slotTerms.length) this.slotTerms = grown(this.slotTerms, Math.max(this.slotTerms.length * 2, this.termsUsed + distinct));
+    for (let i = 0; i < n; ) {
+      const term = terms[i] as number;
+      let tf = 0;
+      while (i < n && terms[i] === term) {
+        tf++;
+        i++;
+      }
       const p = this.postings[term] as Postings;
       if (p.n === p.slots.length) {
         p.slots = grown(p.slots, p.n * 2);
@@ -130,7 +142,7 @@ export class ScopeKeywords {
       this.slotTerms[this.termsUsed++] = term;
     }
     this.termStart[slot + 1] = this.termsUsed;
-    const length = tokens.length + TAG_TOKENS;
+    const length = n + TAG_TOKENS;
     this.lengths[slot] = length;
     this.alive[slot] = 1;
     this.granularity[slot] = granularity;
