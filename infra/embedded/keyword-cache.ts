@@ -96,6 +96,13 @@ export class ScopeKeywords {
   /** Fills the cache from `fts_memories` rows. */
   load(rows: Iterable<KeywordRow>): this {
     for (const r of rows) this.put(r.doc_id, r.memory_id, r.text, r.granularity);
+    // Posting lists grew by doubling: give back the unused half (later writes grow them again).
+    for (const p of this.postings) {
+      if (p.slots.length > p.n + 8) {
+        p.slots = p.slots.slice(0, p.n);
+        p.tfs = p.tfs.slice(0, p.n);
+      }
+    }
     return this;
   }
 
@@ -132,8 +139,8 @@ export class ScopeKeywords {
       }
       const p = this.postings[term] as Postings;
       if (p.n === p.slots.length) {
-        p.slots = grown(p.slots, p.n * 2);
-        p.tfs = grown(p.tfs, p.n * 2);
+        p.slots = grown(p.slots, Math.max(4, p.n * 2));
+        p.tfs = grown(p.tfs, Math.max(4, p.n * 2));
       }
       p.slots[p.n] = slot;
       p.tfs[p.n] = Math.min(tf, 0xffff);
