@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
-import lbug from '@ladybugdb/core';
 import { scopeOf } from '../../core/scope.js';
 import { planGraphSteps, type GraphOp } from '../../infra/embedded/graph-batch.js';
-import { GRAPH_FILE, LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
+import { LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
 import { graphMemoryFixture as mem } from '../helpers/fixtures.js';
+import { applyOne, dumpGraph } from '../helpers/graph-dump.js';
 
 const a = scopeOf('t1', 'alice');
 const b = scopeOf('t2', 'bob');
@@ -44,31 +44,6 @@ const BATCHES: GraphOp[][] = [
   ],
 ];
 
-/** Every node and edge of the database, as sorted JSON lines. */
-async function dump(dir: string): Promise<string[]> {
-  const db = new lbug.Database(path.join(dir, GRAPH_FILE));
-  const conn = new lbug.Connection(db);
-  const out: string[] = [];
-  const queries = [
-    'MATCH (n:Memory) RETURN n.key, n.tenant, n.user, n.text, n.kind, n.status, n.validFrom, n.validTo, n.recordedAt, n.supersededAt',
-    'MATCH (n:Entity) RETURN n.key, n.tenant, n.user, n.name',
-    'MATCH (n:Message) RETURN n.key, n.tenant, n.user, n.messageId',
-    'MATCH (x)-[r:MENTIONS]->(y) RETURN x.key, y.key',
-    'MATCH (x)-[r:SOURCED_FROM]->(y) RETURN x.key, y.key',
-    'MATCH (x)-[r:ASSOCIATED]->(y) RETURN x.key, y.key, r.weight',
-    'MATCH (x)-[r:RELATES]->(y) RETURN x.key, y.key, r.memoryId, r.predicate, r.status, r.validFrom, r.validTo, r.recordedAt, r.supersededAt',
-  ];
-  for (const [i, q] of queries.entries()) {
-    const result = await conn.query(q);
-    for (const r of Array.isArray(result) ? result : [result]) {
-      for (const row of await r.getAll()) out.push(`${i} ${JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
-      r.close();
-    }
-  }
-  await conn.close();
-  await db.close();
-  return out.sort();
-}
 
 test('a batch applied at once leaves the graph that one-by-one calls leave', async (t) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
@@ -76,20 +51,15 @@ test('a batch applied at once leaves the graph that one-by-one calls leave', asy
     const one = await LadybugMemoryGraph.open(path.join(root, 'one'));
     const bulk = await LadybugMemoryGraph.open(path.join(root, 'bulk'));
     for (const batch of BATCHES) {
-      for (const op of batch) {
-        if (op.op === 'upsert') await one.upsertMemory(op.scope, op.memory);
-        else if (op.op === 'status') await one.setStatus(op.scope, op.memoryId, op.status, op.validTo, op.supersededAt);
-        else if (op.op === 'link') await one.link(op.scope, op.memoryId, op.links);
-        else await one.removeMemory(op.scope, op.memoryId);
-      }
+      for (const op of batch) await applyOne(one, op);
       await bulk.applyOps(batch);
     }
     await one.close();
     await bulk.close();
-    const expected = await dump(path.join(root, 'one'));
+    const expected = await dumpGraph(path.join(root, 'one'));
     t.true(expected.length > 20);
     t.true(expected.some((l) => l.includes('"m2"') && l.includes('"m1"') && l.startsWith('5 ')), 'links were written');
-    t.deepEqual(await dump(path.join(root, 'bulk')), expected);
+    t.deepEqual(await dumpGraph(path.join(root, 'bulk')), expected);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -102,17 +72,12 @@ async function both(batches: readonly GraphOp[][]): Promise<[string[], string[]]
     const one = await LadybugMemoryGraph.open(path.join(root, 'one'));
     const bulk = await LadybugMemoryGraph.open(path.join(root, 'bulk'));
     for (const batch of batches) {
-      for (const op of batch) {
-        if (op.op === 'upsert') await one.upsertMemory(op.scope, op.memory);
-        else if (op.op === 'status') await one.setStatus(op.scope, op.memoryId, op.status, op.validTo, op.supersededAt);
-        else if (op.op === 'link') await one.link(op.scope, op.memoryId, op.links);
-        else await one.removeMemory(op.scope, op.memoryId);
-      }
+      for (const op of batch) await applyOne(one, op);
       await bulk.applyOps(batch);
     }
     await one.close();
     await bulk.close();
-    return [await dump(path.join(root, 'one')), await dump(path.join(root, 'bulk'))];
+    return [await dumpGraph(path.join(root, 'one')), await dumpGraph(path.join(root, 'bulk'))];
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -10,13 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
-import lbug from '@ladybugdb/core';
 import { ValidationError } from '../../core/errors.js';
 import type { GraphOp } from '../../core/ports.js';
 import { scopeOf } from '../../core/scope.js';
 import { GraphWorkerClient, reviveWorkerError } from '../../infra/embedded/graph-worker-client.js';
-import { GRAPH_FILE, LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
+import { LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
 import { graphMemoryFixture as mem } from '../helpers/fixtures.js';
+import { applyOne, dumpGraph } from '../helpers/graph-dump.js';
 
 const a = scopeOf('t1', 'alice');
 const b = scopeOf('t2', 'bob');
@@ -48,41 +48,11 @@ const BATCHES: GraphOp[][] = [
   ],
 ];
 
-/** Every node and edge of the database, as sorted JSON lines. */
-async function dump(dir: string): Promise<string[]> {
-  const db = new lbug.Database(path.join(dir, GRAPH_FILE));
-  const conn = new lbug.Connection(db);
-  const out: string[] = [];
-  const queries = [
-    'MATCH (n:Memory) RETURN n.key, n.tenant, n.user, n.text, n.kind, n.status, n.validFrom, n.validTo, n.recordedAt, n.supersededAt',
-    'MATCH (n:Entity) RETURN n.key, n.tenant, n.user, n.name',
-    'MATCH (n:Message) RETURN n.key, n.tenant, n.user, n.messageId',
-    'MATCH (x)-[r:MENTIONS]->(y) RETURN x.key, y.key',
-    'MATCH (x)-[r:SOURCED_FROM]->(y) RETURN x.key, y.key',
-    'MATCH (x)-[r:ASSOCIATED]->(y) RETURN x.key, y.key, r.weight',
-    'MATCH (x)-[r:RELATES]->(y) RETURN x.key, y.key, r.memoryId, r.predicate, r.status, r.validFrom, r.validTo, r.recordedAt, r.supersededAt',
-  ];
-  for (const [i, q] of queries.entries()) {
-    const result = await conn.query(q);
-    for (const r of Array.isArray(result) ? result : [result]) {
-      for (const row of await r.getAll()) out.push(`${i} ${JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
-      r.close();
-    }
-  }
-  await conn.close();
-  await db.close();
-  return out.sort();
-}
 
 /** Applies every operation alone (the reference). */
 async function oneByOne(g: LadybugMemoryGraph, batches: readonly GraphOp[][]): Promise<void> {
   for (const batch of batches) {
-    for (const op of batch) {
-      if (op.op === 'upsert') await g.upsertMemory(op.scope, op.memory);
-      else if (op.op === 'status') await g.setStatus(op.scope, op.memoryId, op.status, op.validTo, op.supersededAt);
-      else if (op.op === 'link') await g.link(op.scope, op.memoryId, op.links);
-      else await g.removeMemory(op.scope, op.memoryId);
-    }
+    for (const op of batch) await applyOne(g, op);
   }
 }
 
@@ -99,7 +69,7 @@ async function compare(batches: readonly GraphOp[][], prefix: readonly GraphOp[]
     bulk.endRebuild();
     await one.close();
     await bulk.close();
-    return [await dump(path.join(root, 'one')), await dump(path.join(root, 'bulk'))];
+    return [await dumpGraph(path.join(root, 'one')), await dumpGraph(path.join(root, 'bulk'))];
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -163,7 +133,7 @@ test('rebuild mode: a refused batch rolls back and later batches still equal one
     const one = await LadybugMemoryGraph.open(path.join(root, 'one'));
     await oneByOne(one, [[{ op: 'upsert', scope: a, memory: mem('shared', ['X']) }], after]);
     await one.close();
-    t.deepEqual(await dump(path.join(root, 'bulk')), await dump(path.join(root, 'one')));
+    t.deepEqual(await dumpGraph(path.join(root, 'bulk')), await dumpGraph(path.join(root, 'one')));
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -199,7 +169,7 @@ test('the graph worker process writes what one-by-one calls write, keeps checkpo
     const one = await LadybugMemoryGraph.open(path.join(root, 'one'));
     await oneByOne(one, [...BATCHES, [{ op: 'status', scope: a, memoryId: 'm1', status: 'archived', validTo: null, supersededAt: null }]]);
     await one.close();
-    t.deepEqual(await dump(path.join(root, 'worker')), await dump(path.join(root, 'one')));
+    t.deepEqual(await dumpGraph(path.join(root, 'worker')), await dumpGraph(path.join(root, 'one')));
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

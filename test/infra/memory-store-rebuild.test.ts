@@ -14,35 +14,15 @@ import type { Decision, Memory, MemoryEvent, MemoryEventPayload } from '../../co
 import type { Scope } from '../../core/scope.js';
 import { MEMORY_DB_SCHEMA_VERSION, openMemoryDb, type MemoryDb } from '../../infra/embedded/memory-db.js';
 import { SqliteMemoryStore, type PositionedMemoryEvent } from '../../infra/embedded/memory-store.js';
+import { memoryFixture } from '../helpers/fixtures.js';
 
 const S: Scope = { tenantId: 'acme', userId: 'alice' };
 const DECISION: Decision = { op: 'ADD', reason: 'new', comparedWith: [] };
 const TABLES = ['mem_memories', 'mem_sources', 'mem_history', 'mem_lessons', 'mem_cluster_models', 'mem_model_usage'];
 
+/** A fact memory of alice, version 1. */
 function mem(id: string, text: string, over: Partial<Memory> = {}): Memory {
-  return {
-    id,
-    tenantId: S.tenantId,
-    userId: S.userId,
-    kind: 'fact',
-    granularity: 'fact',
-    text,
-    triple: null,
-    entities: [],
-    keywords: [],
-    embedding: [0.1, -0.2, 0.5, 1e-9],
-    embeddingModel: 'test-model',
-    importance: 0.5,
-    strength: 1,
-    validFrom: 1000,
-    validTo: null,
-    recordedAt: 2000,
-    supersededAt: null,
-    version: 1,
-    sources: [{ eventId: `ev-${id}`, messageId: `msg-${id}`, conversationId: 'c1', sessionId: 's1', topic: 'conversation-events', partition: 0, offset: 7 }],
-    provenance: { runId: 'run-1', model: 'heuristic', promptHash: 'none' },
-    ...over,
-  };
+  return memoryFixture(id, text, { tenantId: S.tenantId, userId: S.userId, embedding: [0.1, -0.2, 0.5, 1e-9], ...over });
 }
 
 function event(payload: MemoryEventPayload, i: number): MemoryEvent {
