@@ -1,8 +1,11 @@
-/** Graph test helpers: the port call of one operation, and a whole LadybugDB graph as sorted lines. */
+/** Graph test helpers: random operations, the port call of one operation, and a whole LadybugDB graph as sorted lines. */
 import path from 'node:path';
 import lbug from '@ladybugdb/core';
+import fc from 'fast-check';
 import type { GraphOp } from '../../core/ports.js';
+import type { Scope } from '../../core/scope.js';
 import { GRAPH_FILE, type LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
+import { graphMemoryFixture as mem } from './fixtures.js';
 
 /** Applies one operation through the one-by-one port call (the reference batches are held to). */
 export async function applyOne(g: LadybugMemoryGraph, op: GraphOp): Promise<void> {
@@ -36,4 +39,26 @@ export async function dumpGraph(dir: string): Promise<string[]> {
   await conn.close();
   await db.close();
   return out.sort();
+}
+
+/**
+ * Random graph operations over a few memory ids (each id in one scope, ids being global keys),
+ * sharing entities and messages: upserts, links, status changes and removals.
+ */
+export function graphOpArbitrary(ids: readonly string[], scopeOfId: (id: string) => Scope): fc.Arbitrary<GraphOp> {
+  const id = fc.constantFrom(...ids);
+  return fc.oneof(
+    fc.record({ id, ents: fc.subarray(['Paris', 'paris', 'Emma', 'Oslo']), msg: fc.constantFrom('m1', 'm2', 'm3'), fact: fc.boolean(), status: fc.constantFrom('active' as const, 'quarantined' as const) }).map(
+      (r): GraphOp => ({
+        op: 'upsert',
+        scope: scopeOfId(r.id),
+        memory: mem(r.id, r.ents, { status: r.status, sourceMessageIds: [r.msg], triple: r.fact ? { subject: 'Emma', predicate: 'visits', object: 'Oslo' } : null }),
+      }),
+    ),
+    fc.record({ id, to: fc.array(fc.record({ memoryId: id, weight: fc.constantFrom(0.25, 0.5, 1, 2) }), { maxLength: 3 }) }).map(
+      (r): GraphOp => ({ op: 'link', scope: scopeOfId(r.id), memoryId: r.id, links: r.to }),
+    ),
+    id.map((x): GraphOp => ({ op: 'status', scope: scopeOfId(x), memoryId: x, status: 'invalidated', validTo: 5_000, supersededAt: 6_000 })),
+    id.map((x): GraphOp => ({ op: 'remove', scope: scopeOfId(x), memoryId: x })),
+  );
 }

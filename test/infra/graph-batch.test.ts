@@ -13,7 +13,7 @@ import { scopeOf } from '../../core/scope.js';
 import { planGraphSteps, type GraphOp } from '../../infra/embedded/graph-batch.js';
 import { LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
 import { graphMemoryFixture as mem } from '../helpers/fixtures.js';
-import { applyOne, dumpGraph } from '../helpers/graph-dump.js';
+import { applyOne, dumpGraph, graphOpArbitrary } from '../helpers/graph-dump.js';
 
 const a = scopeOf('t1', 'alice');
 const b = scopeOf('t2', 'bob');
@@ -87,21 +87,7 @@ test('random operation sequences: batched equals one by one (property)', async (
   // One scope per memory id (ids are global keys), a few ids, entities and messages shared.
   const ids = ['p0', 'p1', 'p2', 'p3', 'p4', 'q0'];
   const scopeOfId = (id: string) => (id.startsWith('q') ? b : a);
-  const id = fc.constantFrom(...ids);
-  const op: fc.Arbitrary<GraphOp> = fc.oneof(
-    fc.record({ id, ents: fc.subarray(['Paris', 'paris', 'Emma', 'Oslo']), msg: fc.constantFrom('m1', 'm2', 'm3'), fact: fc.boolean(), status: fc.constantFrom('active' as const, 'quarantined' as const) }).map(
-      (r): GraphOp => ({
-        op: 'upsert',
-        scope: scopeOfId(r.id),
-        memory: mem(r.id, r.ents, { status: r.status, sourceMessageIds: [r.msg], triple: r.fact ? { subject: 'Emma', predicate: 'visits', object: 'Oslo' } : null }),
-      }),
-    ),
-    fc.record({ id, to: fc.array(fc.record({ memoryId: id, weight: fc.constantFrom(0.25, 0.5, 1, 2) }), { maxLength: 3 }) }).map(
-      (r): GraphOp => ({ op: 'link', scope: scopeOfId(r.id), memoryId: r.id, links: r.to }),
-    ),
-    id.map((x): GraphOp => ({ op: 'status', scope: scopeOfId(x), memoryId: x, status: 'invalidated', validTo: 5_000, supersededAt: 6_000 })),
-    id.map((x): GraphOp => ({ op: 'remove', scope: scopeOfId(x), memoryId: x })),
-  );
+  const op = graphOpArbitrary(ids, scopeOfId);
   await fc.assert(
     fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 2 }), async (batches) => {
       const [expected, actual] = await both(batches);

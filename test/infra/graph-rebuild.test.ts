@@ -16,7 +16,7 @@ import { scopeOf } from '../../core/scope.js';
 import { GraphWorkerClient, reviveWorkerError } from '../../infra/embedded/graph-worker-client.js';
 import { LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
 import { graphMemoryFixture as mem } from '../helpers/fixtures.js';
-import { applyOne, dumpGraph } from '../helpers/graph-dump.js';
+import { applyOne, dumpGraph, graphOpArbitrary } from '../helpers/graph-dump.js';
 
 const a = scopeOf('t1', 'alice');
 const b = scopeOf('t2', 'bob');
@@ -91,20 +91,7 @@ test('rebuild mode: knowledge read from a graph that already holds nodes', async
 test('rebuild mode: random operation sequences equal one by one (property)', async (t) => {
   const ids = ['p0', 'p1', 'p2', 'p3', 'q0'];
   const scopeOfId = (id: string) => (id.startsWith('q') ? b : a);
-  const id = fc.constantFrom(...ids);
-  const op: fc.Arbitrary<GraphOp> = fc.oneof(
-    fc.record({ id, ents: fc.subarray(['Paris', 'paris', 'Emma', 'Oslo']), msg: fc.constantFrom('m1', 'm2', 'm3'), fact: fc.boolean() }).map(
-      (r): GraphOp => ({
-        op: 'upsert',
-        scope: scopeOfId(r.id),
-        memory: mem(r.id, r.ents, { sourceMessageIds: [r.msg], triple: r.fact ? { subject: 'Emma', predicate: 'visits', object: 'Oslo' } : null }),
-      }),
-    ),
-    fc.record({ id, to: fc.array(fc.record({ memoryId: id, weight: fc.constantFrom(0.25, 0.5, 1, 2) }), { maxLength: 3 }) }).map(
-      (r): GraphOp => ({ op: 'link', scope: scopeOfId(r.id), memoryId: r.id, links: r.to }),
-    ),
-    id.map((x): GraphOp => ({ op: 'remove', scope: scopeOfId(x), memoryId: x })),
-  );
+  const op = graphOpArbitrary(ids, scopeOfId);
   await fc.assert(
     fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 3 }), async (batches) => {
       const [expected, actual] = await compare(batches);
