@@ -43,7 +43,7 @@ const POPCOUNT16 = (() => {
   return t;
 })();
 
-/** Hamming distance between code `slot` of `codes` (packed, `query.length` words each) and `query`. */
+/** Hamming distance between code `slot` of `codes` (packed, `query.length` words each) and `query`: the scalar reference of the SIMD kernel (hamming-simd.ts). */
 export function hamming(codes: Uint32Array, slot: number, query: Uint32Array): number {
   const words = query.length;
   const base = slot * words;
@@ -56,13 +56,12 @@ export function hamming(codes: Uint32Array, slot: number, query: Uint32Array): n
 }
 
 /**
- * The `k` slots of `codes` (`count` packed codes) nearest to `query` by Hamming distance among
+ * The `k` slots nearest by Hamming distance (`distances[slot]`, of the first `count` slots) among
  * those `accept` lets through, nearest first (ties by slot). A bounded max-heap: O(n log k).
  */
 export function nearestCodes(
-  codes: Uint32Array,
+  distances: ArrayLike<number>,
   count: number,
-  query: Uint32Array,
   k: number,
   accept: (slot: number) => boolean,
 ): { slot: number; distance: number }[] {
@@ -73,7 +72,7 @@ export function nearestCodes(
   // Heap order: larger distance (then larger slot) nearer the root, so the root is the worst kept.
   const worse = (da: number, sa: number, db: number, sb: number): boolean => da > db || (da === db && sa > sb);
   for (let i = 0; i < count; i++) {
-    const d = hamming(codes, i, query);
+    const d = distances[i] as number;
     // A full heap keeps nothing at or past its worst distance (slots only grow): the filter test,
     // dearer than the distance, is skipped for most codes.
     if (size === k && d >= (dist[0] as number)) continue;

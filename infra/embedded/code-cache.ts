@@ -8,6 +8,7 @@ import type { Granularity, MemoryKind, MemoryStatus } from '../../core/model.js'
 import { GRANULARITIES, MEMORY_KINDS, MEMORY_STATUSES } from '../../core/model.js';
 import type { SearchFilter } from '../../core/ports.js';
 import { asymmetricScorer, codeFromBytes, codeWords, nearestCodes, signCode } from './binary-codes.js';
+import { PackedCodes } from './hamming-simd.js';
 
 /** What a code carries besides its bits: the columns searches filter on (open-ended times as FAR_FUTURE). */
 export interface CodeMeta {
@@ -47,7 +48,9 @@ const KIND_INDEX = new Map<string, number>(MEMORY_KINDS.map((k, i) => [k, i]));
 /** Codes of one granularity of one scope, in growable packed arrays (slot = position). */
 class CodePartition {
   size = 0;
-  private codes: Uint32Array;
+  /** The codes, in WebAssembly memory for the SIMD Hamming scan (`stride` words per slot). */
+  private readonly packed: PackedCodes;
+  private readonly stride: number;
   private docIds: Float64Array;
   private status: Uint8Array;
   private kind: Uint8Array;
@@ -55,12 +58,18 @@ class CodePartition {
   private times: Float64Array;
   private readonly slotOf = new Map<number, number>();
 
-  constructor(private readonly words: number) {
-    this.codes = new Uint32Array(64 * words);
+  constructor(dimensions: number) {
+    this.packed = new PackedCodes(dimensions, 64);
+    this.stride = this.packed.strideWords;
     this.docIds = new Float64Array(64);
     this.status = new Uint8Array(64);
     this.kind = new Uint8Array(64);
     this.times = new Float64Array(64 * 4);
+  }
+
+  /** Words per slot (the code's words padded to whole SIMD lanes). */
+  get strideWords(): number {
+    return this.stride;
   }
 
   /** Inserts or replaces a document's code and metadata. */
@@ -72,7 +81,7 @@ class CodePartition {
       this.slotOf.set(docId, slot);
       this.docIds[slot] = docId;
     }
-    this.codes.set(code.subarray(0, this.words), slot * this.words);
+    this.packed.codes.set(code.subarray(0, this.stride), slot * this.stride);
     this.status[slot] = STATUS_INDEX.get(meta.status) as number;
     this.kind[slot] = KIND_INDEX.get(meta.kind) as number;
     this.times.set([meta.validFrom, meta.validTo, meta.recordedAt, meta.supersededAt], slot * 4);
@@ -96,7 +105,7 @@ class CodePartition {
     const last = --this.size;
     if (slot !== last) {
       const moved = this.docIds[last] as number;
-      this.codes.copyWithin(slot * this.words, last * this.words, (last + 1) * this.words);
+      this.packed.codes.copyWithin(slot * this.stride, last * this.stride, (last + 1) * this.stride);
       this.docIds[slot] = moved;
       this.status[slot] = this.status[last] as number;
       this.kind[slot] = this.kind[last] as number;
@@ -112,10 +121,18 @@ class CodePartition {
    */
   nearest(query: Uint32Array, score: (codes: Uint32Array, slot: number) => number, wide: number, k: number, f: CompiledFilter): { docId: number; score: number }[] {
     const accept = (i: number): boolean => this.passesSlot(i, f);
-    return nearestCodes(this.codes, this.size, query, Math.max(wide, k), accept)
-      .map((h) => ({ docId: this.docIds[h.slot] as number, score: score(this.codes, h.slot) }))
+    const codes = this.packed.codes;
+    return nearestCodes(this.packed.distances(query, this.size), this.size, Math.max(wide, k), accept)
+      .map((h) => ({ docId: this.docIds[h.slot] as number, score: score(codes, h.slot) }))
       .sort((a, b) => b.score - a.score || a.docId - b.docId)
       .slice(0, k);
+  }
+
+  /** How many documents pass the filter, counting no further than `cap`. */
+  countAtMost(f: CompiledFilter, cap: number): number {
+    let n = 0;
+    for (let i = 0; i < this.size && n < cap; i++) if (this.passesSlot(i, f)) n++;
+    return n;
   }
 
   /** Whether a document is here and passes the filter. */
@@ -135,12 +152,12 @@ class CodePartition {
 
   private grow(): void {
     const n = this.docIds.length * 2;
-    const grown = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, size: number): T => {
+    const grown = <T extends Float64Array | Uint8Array>(a: T, size: number): T => {
       const b = new (a.constructor as new (n: number) => T)(size);
       b.set(a);
       return b;
     };
-    this.codes = grown(this.codes, n * this.words);
+    this.packed.grow(n);
     this.docIds = grown(this.docIds, n);
     this.status = grown(this.status, n);
     this.kind = grown(this.kind, n);
@@ -153,6 +170,8 @@ export class ScopeCodes {
   private readonly partitions = new Map<Granularity, CodePartition>();
   private readonly granularityOf = new Map<number, Granularity>();
   private readonly words: number;
+  /** Words per slot in the partitions (the code's words padded to SIMD lanes). */
+  private readonly stride: number;
 
   constructor(
     dimensions: number,
@@ -160,7 +179,8 @@ export class ScopeCodes {
     public version: number,
   ) {
     this.words = codeWords(dimensions);
-    for (const g of GRANULARITIES) this.partitions.set(g, new CodePartition(this.words));
+    for (const g of GRANULARITIES) this.partitions.set(g, new CodePartition(dimensions));
+    this.stride = (this.partitions.get(GRANULARITIES[0]) as CodePartition).strideWords;
   }
 
   /** Documents held. */
@@ -222,11 +242,19 @@ export class ScopeCodes {
   nearest(vector: ArrayLike<number>, wide: number, k: number, filter: SearchFilter | undefined): number[] {
     const compiled = compileFilter(filter);
     const code = signCode(vector);
-    const score = asymmetricScorer(vector, this.words);
+    const score = asymmetricScorer(vector, this.stride);
     const granularities = [...new Set(filter?.granularities ?? GRANULARITIES)];
     const hits = granularities.flatMap((g) => this.partitions.get(g)?.nearest(code, score, wide, k, compiled) ?? []);
     if (granularities.length > 1) hits.sort((a, b) => b.score - a.score || a.docId - b.docId);
     return hits.slice(0, k).map((h) => h.docId);
+  }
+
+  /** How many documents pass `filter` (validated, as for `nearest`), counting no further than `cap`. */
+  countAtMost(filter: SearchFilter | undefined, cap: number): number {
+    const compiled = compileFilter(filter);
+    let n = 0;
+    for (const g of new Set(filter?.granularities ?? GRANULARITIES)) n += this.partitions.get(g)?.countAtMost(compiled, cap - n) ?? 0;
+    return n;
   }
 
   /** A test of documents against `filter` (validated, as for `nearest`): false for a document not here. */

@@ -613,8 +613,8 @@ export class SqliteVectorIndex implements VectorIndex {
     const where = metadataClause(filter, '');
     const cap = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
     if (cap === 0 || where === null) return 0;
-    const sql = `SELECT count(*) AS n FROM (SELECT 1 FROM vec_docs WHERE scope = ?${where.sql} LIMIT ?)`;
-    return this.run(() => (this.statement(sql).get(key, ...where.params, cap) as { n: number }).n);
+    // The scope's codes carry the filter's columns: counting there reads no rows (a search loads them anyway).
+    return this.run(() => this.scopeCodes(key).countAtMost(filter, cap));
   }
 
   /** Deletes every document of every scope (before a replay rebuilds the index). */

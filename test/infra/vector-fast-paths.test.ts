@@ -16,6 +16,7 @@ import { seededRng } from '../../core/random.js';
 import type { Scope } from '../../core/scope.js';
 import { asymmetricScorer, codeBytes, codeFromBytes, codeWords, hamming, nearestCodes, signCode } from '../../infra/embedded/binary-codes.js';
 import { scopeToken } from '../../infra/embedded/fts-query.js';
+import { PackedCodes } from '../../infra/embedded/hamming-simd.js';
 import { MEMORY_DB_SCHEMA_VERSION, openMemoryDb, type MemoryDb } from '../../infra/embedded/memory-db.js';
 import { SqliteVectorIndex } from '../../infra/embedded/vector-index.js';
 import { vectorDocFixture as doc } from '../helpers/fixtures.js';
@@ -75,20 +76,45 @@ test('the asymmetric score is the query dotted with the code as a ±1 vector', (
   }
 });
 
-test('nearestCodes returns the k smallest Hamming distances among accepted slots, ties by slot', (t) => {
+test('the SIMD kernel computes the scalar Hamming distance of every packed code, across growth and padding', (t) => {
   fc.assert(
     fc.property(
-      fc.array(fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { minLength: 2, maxLength: 2 }), { minLength: 0, maxLength: 60 }),
-      fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { minLength: 2, maxLength: 2 }),
+      fc.integer({ min: 1, max: 700 }),
+      fc.integer({ min: 0, max: 90 }),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      (dims, n, seed) => {
+        const rng = seededRng(seed);
+        const words = codeWords(dims);
+        const bits = (): Uint32Array => signCode(Array.from({ length: dims }, () => rng.next() - 0.5));
+        const packed = new PackedCodes(dims, 1);
+        const flat = new Uint32Array(n * words);
+        for (let i = 0; i < n; i++) {
+          // Grown one slot at a time: each growth turns scratch into code slots.
+          if (i >= packed.capacity) packed.grow(2 * packed.capacity);
+          const code = bits();
+          flat.set(code, i * words);
+          packed.codes.set(code, i * packed.strideWords);
+        }
+        const query = bits();
+        const got = [...packed.distances(query, n)];
+        t.deepEqual(got, Array.from({ length: n }, (_, i) => hamming(flat, i, query)), `dims ${dims}`);
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+test('nearestCodes returns the k smallest distances among accepted slots, ties by slot', (t) => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 64 }), { minLength: 0, maxLength: 60 }),
       fc.integer({ min: 0, max: 70 }),
       fc.integer({ min: 1, max: 4 }),
-      (rows, q, k, mod) => {
-        const codes = Uint32Array.from(rows.flat());
-        const query = Uint32Array.from(q);
+      (distances, k, mod) => {
         const accept = (i: number): boolean => i % mod !== 1;
-        const got = nearestCodes(codes, rows.length, query, k, accept);
-        const want = rows
-          .map((_, i) => ({ slot: i, distance: hamming(codes, i, query) }))
+        const got = nearestCodes(Uint16Array.from(distances), distances.length, k, accept);
+        const want = distances
+          .map((distance, slot) => ({ slot, distance }))
           .filter((h) => accept(h.slot))
           .sort((a, b) => a.distance - b.distance || a.slot - b.slot)
           .slice(0, k);
@@ -164,7 +190,12 @@ test('the binary first pass applies every filter, like the exact scan', async (t
       for (const q of vectors(3, dims, 4)) {
         t.deepEqual(await index.searchDense(A, q, 25, f), await index.searchDenseExact(A, q, 25, f), JSON.stringify(f));
       }
+      // The count from the codes agrees with the exact scan (no zero vectors here), capped or not.
+      const passing = (await index.searchDenseExact(A, all[0] as number[], 1000, f)).length;
+      t.true(passing > 0 && passing < all.length, JSON.stringify(f));
+      for (const cap of [1, passing - 1, passing, 1000]) t.is(await index.countAtMost(A, cap, f), Math.min(cap, passing), `${JSON.stringify(f)} cap ${cap}`);
     }
+    t.is(await index.countAtMost(B, 1000), 0);
   } finally {
     db.done();
   }

@@ -1,0 +1,203 @@
+/**
+ * Binary codes packed in WebAssembly memory, and a SIMD kernel that computes the Hamming distance
+ * of every code to a query in one call. JavaScript has no popcount instruction: its table-driven
+ * scan costs about 34 ns per 512-bit code here, while `i8x16.popcnt` over 16-byte lanes does the
+ * same in a few. The kernel is eight dozen bytes of WebAssembly, encoded below from its text form
+ * (shown alongside) so the repository needs no assembler; a test checks it against `hamming`.
+ */
+
+/** Bytes of one code's slot: codes are padded with zero bits to whole 16-byte SIMD lanes. */
+export function codeStrideBytes(dimensions: number): number {
+  return Math.ceil(dimensions / 128) * 16;
+}
+
+const WASM_PAGE = 65_536;
+
+/** LEB128 of an unsigned integer, as WebAssembly encodes sizes and indices. */
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+/** A section: its id, then its byte length, then its contents. */
+function section(id: number, body: readonly number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+/** A name as WebAssembly stores it: length, then UTF-8 (ASCII here). */
+function name(s: string): number[] {
+  return [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
+}
+
+// Opcodes used by the kernel (core and SIMD; SIMD ones follow the 0xfd prefix).
+const LOCAL_GET = 0x20;
+const LOCAL_SET = 0x21;
+const LOCAL_TEE = 0x22;
+const I32_CONST = 0x41;
+const I32_ADD = 0x6a;
+const I32_SHL = 0x74;
+const I32_LT_U = 0x49;
+const I32_GE_U = 0x4f;
+const I32_STORE16 = 0x3b;
+const BLOCK = 0x02;
+const LOOP = 0x03;
+const EMPTY = 0x40;
+const BR_IF = 0x0d;
+const END = 0x0b;
+const SIMD = 0xfd;
+const V128_LOAD = [SIMD, 0x00];
+const V128_CONST = [SIMD, 0x0c];
+const I32X4_EXTRACT_LANE = [SIMD, 0x1b];
+const V128_XOR = [SIMD, 0x51];
+const I8X16_POPCNT = [SIMD, 0x62];
+const I16X8_EXTADD_PAIRWISE_I8X16_U = [SIMD, 0x7d];
+const I32X4_EXTADD_PAIRWISE_I16X8_U = [SIMD, 0x7f];
+const I16X8_ADD = [SIMD, ...uleb(0x8e)];
+const I32 = 0x7f;
+const V128 = 0x7b;
+
+// Parameters and locals of `distances`, by index.
+const Q = 0; // query's offset
+const P = 1; // current code's offset
+const N = 2; // codes to scan
+const STRIDE = 3; // bytes per code (a multiple of 16)
+const OUT = 4; // where the next distance (u16) goes
+const END_OUT = 5; // OUT's end
+const J = 6; // byte within the code
+const ACC = 7; // per-lane bit counts of the current code (i16x8)
+
+/**
+ * (func (export "distances") (param $q i32) (param $p i32) (param $n i32) (param $stride i32) (param $out i32)
+ *   (local $end i32) (local $j i32) (local $acc v128)
+ *   $end = $out + ($n << 1)
+ *   (block (br_if 0 (i32.ge_u $out $end))
+ *     (loop $codes
+ *       $acc = 0; $j = 0
+ *       (loop $lanes   ;; 16 bytes at a time: xor, count bits per byte, widen, add
+ *         $acc = (i16x8.add $acc (i16x8.extadd_pairwise_i8x16_u (i8x16.popcnt (v128.xor (v128.load ($p + $j)) (v128.load ($q + $j))))))
+ *         (br_if $lanes (i32.lt_u ($j = $j + 16) $stride)))
+ *       $acc = i32x4.extadd_pairwise_i16x8_u $acc
+ *       (i32.store16 $out (lane 0 + lane 1 + lane 2 + lane 3 of $acc))
+ *       $p = $p + $stride
+ *       (br_if $codes (i32.lt_u ($out = $out + 2) $end)))))
+ */
+const DISTANCES_BODY: number[] = [
+  ...[2, ...uleb(2), I32, 1, V128], // locals: 2 × i32, 1 × v128
+  ...[LOCAL_GET, OUT, LOCAL_GET, N, I32_CONST, 1, I32_SHL, I32_ADD, LOCAL_SET, END_OUT],
+  BLOCK, EMPTY,
+  ...[LOCAL_GET, OUT, LOCAL_GET, END_OUT, I32_GE_U, BR_IF, 0],
+  LOOP, EMPTY,
+  ...[...V128_CONST, ...new Array<number>(16).fill(0), LOCAL_SET, ACC],
+  ...[I32_CONST, 0, LOCAL_SET, J],
+  LOOP, EMPTY,
+  ...[LOCAL_GET, ACC],
+  ...[LOCAL_GET, P, LOCAL_GET, J, I32_ADD, ...V128_LOAD, 4, 0],
+  ...[LOCAL_GET, Q, LOCAL_GET, J, I32_ADD, ...V128_LOAD, 4, 0],
+  ...[...V128_XOR, ...I8X16_POPCNT, ...I16X8_EXTADD_PAIRWISE_I8X16_U, ...I16X8_ADD, LOCAL_SET, ACC],
+  ...[LOCAL_GET, J, I32_CONST, 16, I32_ADD, LOCAL_TEE, J, LOCAL_GET, STRIDE, I32_LT_U, BR_IF, 0],
+  END,
+  ...[LOCAL_GET, OUT],
+  ...[LOCAL_GET, ACC, ...I32X4_EXTADD_PAIRWISE_I16X8_U, LOCAL_TEE, ACC, ...I32X4_EXTRACT_LANE, 0],
+  ...[LOCAL_GET, ACC, ...I32X4_EXTRACT_LANE, 1, I32_ADD],
+  ...[LOCAL_GET, ACC, ...I32X4_EXTRACT_LANE, 2, I32_ADD],
+  ...[LOCAL_GET, ACC, ...I32X4_EXTRACT_LANE, 3, I32_ADD],
+  ...[I32_STORE16, 1, 0],
+  ...[LOCAL_GET, P, LOCAL_GET, STRIDE, I32_ADD, LOCAL_SET, P],
+  ...[LOCAL_GET, OUT, I32_CONST, 2, I32_ADD, LOCAL_TEE, OUT, LOCAL_GET, END_OUT, I32_LT_U, BR_IF, 0],
+  END,
+  END,
+  END,
+];
+
+/** The module: imports its memory ("env" "memory"), exports `distances`. */
+const MODULE_BYTES = new Uint8Array([
+  ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
+  ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 0]), // type 0: (i32 × 5) → ()
+  ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 1]), // memory, at least 1 page
+  ...section(3, [1, 0]), // function 0 has type 0
+  ...section(7, [1, ...name('distances'), 0x00, 0]), // export function 0
+  ...section(10, [1, ...uleb(DISTANCES_BODY.length), ...DISTANCES_BODY]),
+]);
+
+let compiled: WebAssembly.Module | null = null;
+
+/** The compiled kernel (compiled once, on first use). */
+function kernel(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(MODULE_BYTES);
+  return compiled;
+}
+
+type Distances = (q: number, p: number, n: number, stride: number, out: number) => void;
+
+/**
+ * Growable storage for codes of `dimensions` bits, slot by slot, in a WebAssembly memory laid out
+ * as [query | codes (capacity × stride) | distances (capacity × u16)]. Growing keeps the codes in
+ * place; the distances region is scratch, rewritten by every scan.
+ */
+export class PackedCodes {
+  /** 32-bit words per slot (a multiple of 4; the padding bits stay zero). */
+  readonly strideWords: number;
+  private readonly stride: number;
+  private readonly memory: WebAssembly.Memory;
+  private readonly scan: Distances;
+  private cap: number;
+  private view: Uint32Array;
+
+  constructor(dimensions: number, capacity: number) {
+    this.stride = codeStrideBytes(dimensions);
+    if (dimensions > 0xffff) throw new RangeError(`codes of ${dimensions} bits do not fit 16-bit distances`);
+    this.strideWords = this.stride / 4;
+    this.cap = Math.max(1, capacity);
+    this.memory = new WebAssembly.Memory({ initial: this.pagesFor(this.cap) });
+    const instance = new WebAssembly.Instance(kernel(), { env: { memory: this.memory } });
+    this.scan = instance.exports.distances as Distances;
+    this.view = this.codesView();
+  }
+
+  /** Slots the codes region holds. */
+  get capacity(): number {
+    return this.cap;
+  }
+
+  /** The codes, `strideWords` per slot (a view: valid until the next `grow`). */
+  get codes(): Uint32Array {
+    return this.view;
+  }
+
+  /** Makes room for `capacity` slots, keeping every code. */
+  grow(capacity: number): void {
+    if (capacity <= this.cap) return;
+    const pages = this.pagesFor(capacity) - this.memory.buffer.byteLength / WASM_PAGE;
+    if (pages > 0) this.memory.grow(pages);
+    const was = this.cap;
+    this.cap = capacity;
+    this.view = this.codesView();
+    // The new slots were the distances' scratch: their padding bits must read as zero.
+    this.view.fill(0, was * this.strideWords);
+  }
+
+  /** Hamming distance of each of the first `count` slots to `query` (a view valid until the next scan or grow). */
+  distances(query: Uint32Array, count: number): Uint16Array {
+    const n = Math.min(count, this.cap);
+    const q = new Uint32Array(this.memory.buffer, 0, this.strideWords);
+    q.fill(0);
+    q.set(query.subarray(0, this.strideWords));
+    const out = this.stride + this.cap * this.stride;
+    this.scan(0, this.stride, n, this.stride, out);
+    return new Uint16Array(this.memory.buffer, out, n);
+  }
+
+  private codesView(): Uint32Array {
+    return new Uint32Array(this.memory.buffer, this.stride, this.cap * this.strideWords);
+  }
+
+  private pagesFor(capacity: number): number {
+    return Math.ceil((this.stride + capacity * (this.stride + 2)) / WASM_PAGE);
+  }
+}
