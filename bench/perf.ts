@@ -9,19 +9,22 @@
  * `small` (the default) is a quick look: 2k and 10k memories, 10 tenants × 200, a short ingest.
  * Search stores are filled by writing MemoryAdded events straight into `memory-events` (real
  * embeddings of a pool of distinct texts, the rest perturbed copies), then projected.
+ *
+ * Every phase runs in a process of its own on the phase's data directory (bench/perf/phase-process.ts),
+ * as the product runs it: searches are answered by an engine opened on the filled directory, the
+ * rebuild is a fresh `replay`. A phase's peak RSS is its process's and that process's children's.
  */
+import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { resourceUsage } from 'node:process';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
-import { Engine } from '../apps/engine.js';
 import { scopeOf, type Scope } from '../core/scope.js';
-import { loadConfig } from '../infra/config.js';
 import { removeDir, tempDir } from '../test/helpers/engine.js';
-import { embedPool, fillPhase, ingestPhase, rebuildPhase, RecordingModel, searchPhase } from './perf/phases.js';
-import { denseRecall } from './perf/dense-recall.js';
+import type { PhaseJob, PhaseReply } from './perf/phase-process.js';
+import type { IngestResult } from './perf/phases.js';
 import { perfJson, perfRows, type PerfFigures } from './perf/report.js';
-import { RssSampler } from './perf/rss.js';
-import { conversations, memoryTexts, questions } from './perf/texts.js';
+import type { Percentiles } from './perf/stats.js';
+import { questions } from './perf/texts.js';
 
 interface Scale {
   readonly users: number;
@@ -55,17 +58,32 @@ const scale = SCALES[opts.scale];
 const has = (p: Phase): boolean => phases.has(p);
 const label = (n: number): string => (n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n));
 
-const rss = new RssSampler();
 const dirs: string[] = [];
-const configFor = (prefix: string) => {
-  const dataDir = tempDir(prefix);
-  dirs.push(dataDir);
-  return loadConfig(process.env, { dataDir, profile: 'embedded' });
+const dataDir = (prefix: string): string => {
+  const dir = tempDir(prefix);
+  dirs.push(dir);
+  return dir;
 };
+const rssByPhase: Record<string, number> = {};
+const cpuByPhase: Record<string, number> = {};
+let peakRssMb = 0;
 
-const model = new RecordingModel();
-rss.begin('model load');
-await model.embed(['Warm up the sentence encoder.', 'A second sentence, so a batch runs.']);
+/** Runs one phase in a fresh process (bench/perf/phase-process.ts) and returns its figures. */
+async function inProcess<T>(job: PhaseJob): Promise<T> {
+  const child = fork(fileURLToPath(new URL('./perf/phase-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const reply = await new Promise<PhaseReply>((resolve, reject) => {
+    let answer: PhaseReply | null = null;
+    child.once('message', (m) => (answer = m as PhaseReply));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => (answer ? resolve(answer) : reject(new Error(`the ${job.phase} process ended (${signal ?? `exit ${code}`}) without an answer`))));
+    child.send(job);
+  });
+  for (const [k, v] of Object.entries(reply.rss)) rssByPhase[k] = Math.max(rssByPhase[k] ?? 0, v);
+  for (const [k, v] of Object.entries(reply.cpu)) cpuByPhase[k] = Math.round(((cpuByPhase[k] ?? 0) + v) * 100) / 100;
+  peakRssMb = Math.max(peakRssMb, reply.peakMb);
+  if (reply.error !== undefined) throw new Error(`the ${job.phase} phase failed: ${reply.error}`);
+  return reply.result as T;
+}
 
 let ingest: PerfFigures['ingest'] = null;
 const search: Record<string, PerfFigures['search'][string]> = {};
@@ -74,58 +92,43 @@ let rebuild: PerfFigures['rebuild'] = null;
 
 try {
   if (has('ingest')) {
-    rss.begin('ingest');
-    const events = conversations({ users: scale.users, messages: scale.messages, seed: 7 });
-    ingest = await ingestPhase(configFor('engram-perf-ingest-'), model, events, () => rss.begin('embedder alone'));
+    ingest = await inProcess<IngestResult>({ phase: 'ingest', dataDir: dataDir('engram-perf-ingest-'), users: scale.users, messages: scale.messages });
   }
 
   if (has('search')) {
-    const config = configFor('engram-perf-search-');
-    const engine = await Engine.open(config, { embedder: model });
-    try {
-      rss.begin('embedding pool');
-      const name = 'Maya';
-      const pool = await embedPool(engine, memoryTexts(scale.pool, 3, name));
-      // Each search phase asks its own questions: a question asked before would find its vector in
-      // the embedder's cache, and the latency must include embedding the query.
-      const asked = questions(3 * scale.queries, 5, name);
-      const qsFor = (phase: number): string[] => asked.slice(phase * scale.queries, (phase + 1) * scale.queries);
-      const one = scopeOf('perf', 'maya');
-      let projectEvents = 0;
-      let projectSeconds = 0;
-      const fill = async (plan: readonly (readonly [Scope, number, number])[], what: string): Promise<void> => {
-        rss.begin(`fill ${what}`);
-        const r = await fillPhase(engine, config, pool, plan, what);
-        projectEvents += r.events;
-        projectSeconds += r.projectSeconds;
-      };
-      const [small, large] = scale.single;
-      await fill([[one, 0, small]], label(small));
-      rss.begin(`search ${label(small)}`);
-      search['10k'] = { memories: small, label: `1 user × ${label(small)}`, ms: await searchPhase(engine, [one], qsFor(0), label(small), 11), queries: scale.queries };
-      await fill([[one, small, large - small]], label(large));
-      rss.begin(`search ${label(large)}`);
-      const ms = await searchPhase(engine, [one], qsFor(1), label(large), 12);
-      search['100k'] = { memories: large, label: `1 user × ${label(large)}`, ms, queries: scale.queries, denseRecall: await denseRecall(engine, one, qsFor(1).slice(0, 50)) };
-      const tenants = Array.from({ length: scale.tenants }, (_, t) => scopeOf(`tenant${t}`, 'maya'));
-      const tenantsLabel = `${scale.tenants} tenants × ${label(scale.perTenant)}`;
-      await fill(tenants.map((s) => [s, 0, scale.perTenant] as const), tenantsLabel);
-      rss.begin('search tenants');
-      search.tenants = { memories: scale.tenants * scale.perTenant, label: tenantsLabel, ms: await searchPhase(engine, tenants, qsFor(2), 'tenants', 13), queries: scale.queries };
-      project = { events: projectEvents, seconds: projectSeconds };
+    const dir = dataDir('engram-perf-search-');
+    const name = 'Maya';
+    await inProcess({ phase: 'pool', dataDir: dir, pool: scale.pool, name });
+    // Each search phase asks its own questions: a question asked before would find its vector in
+    // the embedder's cache, and the latency must include embedding the query.
+    const asked = questions(3 * scale.queries, 5, name);
+    const qsFor = (phase: number): string[] => asked.slice(phase * scale.queries, (phase + 1) * scale.queries);
+    const warmup = questions(20, 6, name).filter((q) => !asked.includes(q));
+    const one = scopeOf('perf', 'maya');
+    let projectEvents = 0;
+    let projectSeconds = 0;
+    const fill = async (plan: readonly (readonly [Scope, number, number])[], what: string): Promise<void> => {
+      const r = await inProcess<{ events: number; projectSeconds: number }>({ phase: 'fill', dataDir: dir, pool: scale.pool, name, label: what, plan });
+      projectEvents += r.events;
+      projectSeconds += r.projectSeconds;
+    };
+    const searchIn = (label: string, scopes: readonly Scope[], phase: number, recall: boolean): Promise<{ ms: Percentiles; denseRecall?: number | null }> =>
+      inProcess({ phase: 'search', dataDir: dir, label, scopes, questions: qsFor(phase), warmup, seed: 11 + phase, ...(recall ? { denseRecallScope: one } : {}) });
+    const [small, large] = scale.single;
+    await fill([[one, 0, small]], label(small));
+    search['10k'] = { memories: small, label: `1 user × ${label(small)}`, ms: (await searchIn(label(small), [one], 0, false)).ms, queries: scale.queries };
+    await fill([[one, small, large - small]], label(large));
+    const big = await searchIn(label(large), [one], 1, true);
+    search['100k'] = { memories: large, label: `1 user × ${label(large)}`, ms: big.ms, queries: scale.queries, denseRecall: big.denseRecall ?? null };
+    const tenants = Array.from({ length: scale.tenants }, (_, t) => scopeOf(`tenant${t}`, 'maya'));
+    const tenantsLabel = `${scale.tenants} tenants × ${label(scale.perTenant)}`;
+    await fill(tenants.map((s) => [s, 0, scale.perTenant] as const), tenantsLabel);
+    search.tenants = { memories: scale.tenants * scale.perTenant, label: tenantsLabel, ms: (await searchIn('tenants', tenants, 2, false)).ms, queries: scale.queries };
+    project = { events: projectEvents, seconds: projectSeconds };
 
-      if (has('rebuild')) {
-        rss.begin('rebuild');
-        rebuild = await rebuildPhase(engine);
-        // The rebuilt index answers like the live one did.
-        if ((await engine.ports.vectors.count(one)) !== large) throw new Error('rebuild lost memories');
-      }
-    } finally {
-      await engine.close();
-    }
+    if (has('rebuild')) rebuild = await inProcess({ phase: 'rebuild', dataDir: dir, expect: { scope: one, memories: large } });
   }
 } finally {
-  rss.end();
   if (!opts.keep) for (const d of dirs) removeDir(d);
 }
 
@@ -135,10 +138,9 @@ const figures: PerfFigures = {
   search,
   project,
   rebuild,
-  rssByPhase: rss.result(),
-  cpuByPhase: rss.cpuSeconds(),
-  // maxRSS is in kilobytes and covers the whole process, whatever the sampler missed.
-  peakRssMb: Math.round(Math.max(rss.max(), resourceUsage().maxRSS / 1024)),
+  rssByPhase,
+  cpuByPhase,
+  peakRssMb,
 };
 console.table(perfRows(figures));
 if (opts.json) writeFileSync(opts.json, `${JSON.stringify(perfJson(figures), null, 2)}\n`);

@@ -169,11 +169,18 @@ export async function fillPhase(
 }
 
 /** Latency of `engine.search` (query embedding included) over the questions, round-robin over scopes. */
-export async function searchPhase(engine: Engine, scopes: readonly Scope[], questions: readonly string[], label: string, seed: number): Promise<Percentiles> {
+export async function searchPhase(
+  engine: Engine,
+  scopes: readonly Scope[],
+  questions: readonly string[],
+  label: string,
+  seed: number,
+  warmup: readonly string[],
+): Promise<Percentiles> {
   const rng = seededRng(seed);
   const scopeAt = (): Scope => scopes[Math.floor(rng.next() * scopes.length)] as Scope;
-  // Warm-up: statements prepared, caches filled, JIT settled; these are not measured.
-  for (const q of ['warm up the search path', 'where does she live', 'what food']) await engine.search(scopeAt(), q, { k: 10, recordAccess: false });
+  // Warm-up: the model loaded, statements prepared, caches filled, JIT settled; these are not measured.
+  for (const q of warmup) await engine.search(scopeAt(), q, { k: 10, recordAccess: false });
   const bar = progressBar(`search ${label}`);
   const ms: number[] = [];
   let empty = 0;
