@@ -6,6 +6,8 @@
  * at a fraction of the cost of a full cosine scan.
  */
 
+import type { HammingScan } from './hamming-simd.js';
+
 /** 32-bit words in the code of a `dimensions`-d vector. */
 export function codeWords(dimensions: number): number {
   return Math.ceil(dimensions / 32);
@@ -56,55 +58,31 @@ export function hamming(codes: Uint32Array, slot: number, query: Uint32Array): n
 }
 
 /**
- * The `k` slots nearest by Hamming distance (`distances[slot]`, of the first `count` slots) among
- * those `accept` lets through, nearest first (ties by slot). A bounded max-heap: O(n log k).
+ * The `k` slots nearest by Hamming distance (`scan.distances[slot]`, of the first `count` slots)
+ * among those `accept` lets through, nearest first (ties by slot). The histogram gives the
+ * distance within which the k nearest codes lie, and a pass keeps those within it that pass the
+ * filter: the filter, dearer than the distance, is tested only near the top. When the filter
+ * refused some, the distance widens by its refusal rate and another pass takes the next ring.
  */
-export function nearestCodes(
-  distances: ArrayLike<number>,
-  count: number,
-  k: number,
-  accept: (slot: number) => boolean,
-): { slot: number; distance: number }[] {
+export function nearestCodes(scan: HammingScan, count: number, k: number, accept: (slot: number) => boolean): { slot: number; distance: number }[] {
   if (k <= 0) return [];
-  const dist = new Int32Array(k);
-  const slot = new Int32Array(k);
-  let size = 0;
-  // Heap order: larger distance (then larger slot) nearer the root, so the root is the worst kept.
-  const worse = (da: number, sa: number, db: number, sb: number): boolean => da > db || (da === db && sa > sb);
-  for (let i = 0; i < count; i++) {
-    const d = distances[i] as number;
-    // A full heap keeps nothing at or past its worst distance (slots only grow): the filter test,
-    // dearer than the distance, is skipped for most codes.
-    if (size === k && d >= (dist[0] as number)) continue;
-    if (!accept(i)) continue;
-    if (size < k) {
-      let j = size++;
-      while (j > 0) {
-        const p = (j - 1) >> 1;
-        if (!worse(d, i, dist[p] as number, slot[p] as number)) break;
-        dist[j] = dist[p] as number;
-        slot[j] = slot[p] as number;
-        j = p;
-      }
-      dist[j] = d;
-      slot[j] = i;
-    } else if (worse(dist[0] as number, slot[0] as number, d, i)) {
-      let j = 0;
-      for (;;) {
-        let c = 2 * j + 1;
-        if (c >= k) break;
-        if (c + 1 < k && worse(dist[c + 1] as number, slot[c + 1] as number, dist[c] as number, slot[c] as number)) c++;
-        if (!worse(dist[c] as number, slot[c] as number, d, i)) break;
-        dist[j] = dist[c] as number;
-        slot[j] = slot[c] as number;
-        j = c;
-      }
-      dist[j] = d;
-      slot[j] = i;
+  const { distances, histogram } = scan;
+  const slots: number[] = [];
+  let threshold = -1;
+  let seen = 0;
+  let target = k;
+  for (;;) {
+    const from = threshold;
+    while (threshold + 1 < histogram.length && seen < target) seen += histogram[++threshold] as number;
+    for (let i = 0; i < count; i++) {
+      const d = distances[i] as number;
+      if (d > from && d <= threshold && accept(i)) slots.push(i);
     }
+    if (slots.length >= k || threshold + 1 >= histogram.length) break;
+    target = Math.max(seen + 1, Math.ceil((1.25 * seen * k) / Math.max(1, slots.length)));
   }
-  const out = Array.from({ length: size }, (_, j) => j).sort((a, b) => (dist[a] as number) - (dist[b] as number) || (slot[a] as number) - (slot[b] as number));
-  return out.map((j) => ({ slot: slot[j] as number, distance: dist[j] as number }));
+  slots.sort((a, b) => (distances[a] as number) - (distances[b] as number) || a - b);
+  return slots.slice(0, k).map((slot) => ({ slot, distance: distances[slot] as number }));
 }
 
 /**

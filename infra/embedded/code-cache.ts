@@ -122,7 +122,7 @@ class CodePartition {
   nearest(query: Uint32Array, score: (codes: Uint32Array, slot: number) => number, wide: number, k: number, f: CompiledFilter): { docId: number; score: number }[] {
     const accept = (i: number): boolean => this.passesSlot(i, f);
     const codes = this.packed.codes;
-    return nearestCodes(this.packed.distances(query, this.size), this.size, Math.max(wide, k), accept)
+    return nearestCodes(this.packed.scan(query, this.size), this.size, Math.max(wide, k), accept)
       .map((h) => ({ docId: this.docIds[h.slot] as number, score: score(codes, h.slot) }))
       .sort((a, b) => b.score - a.score || a.docId - b.docId)
       .slice(0, k);

@@ -45,6 +45,8 @@ const I32_SHL = 0x74;
 const I32_LT_U = 0x49;
 const I32_GE_U = 0x4f;
 const I32_STORE16 = 0x3b;
+const I32_LOAD = 0x28;
+const I32_STORE = 0x36;
 const BLOCK = 0x02;
 const LOOP = 0x03;
 const EMPTY = 0x40;
@@ -68,13 +70,16 @@ const P = 1; // current code's offset
 const N = 2; // codes to scan
 const STRIDE = 3; // bytes per code (a multiple of 16)
 const OUT = 4; // where the next distance (u16) goes
-const END_OUT = 5; // OUT's end
-const J = 6; // byte within the code
-const ACC = 7; // per-lane bit counts of the current code (i16x8)
+const HIST = 5; // the histogram: one u32 count per distance
+const END_OUT = 6; // OUT's end
+const J = 7; // byte within the code
+const D = 8; // the current code's distance
+const SLOT = 9; // its histogram counter's offset
+const ACC = 10; // per-lane bit counts of the current code (i16x8)
 
 /**
- * (func (export "distances") (param $q i32) (param $p i32) (param $n i32) (param $stride i32) (param $out i32)
- *   (local $end i32) (local $j i32) (local $acc v128)
+ * (func (export "distances") (param $q i32) (param $p i32) (param $n i32) (param $stride i32) (param $out i32) (param $hist i32)
+ *   (local $end i32) (local $j i32) (local $d i32) (local $slot i32) (local $acc v128)
  *   $end = $out + ($n << 1)
  *   (block (br_if 0 (i32.ge_u $out $end))
  *     (loop $codes
@@ -83,12 +88,14 @@ const ACC = 7; // per-lane bit counts of the current code (i16x8)
  *         $acc = (i16x8.add $acc (i16x8.extadd_pairwise_i8x16_u (i8x16.popcnt (v128.xor (v128.load ($p + $j)) (v128.load ($q + $j))))))
  *         (br_if $lanes (i32.lt_u ($j = $j + 16) $stride)))
  *       $acc = i32x4.extadd_pairwise_i16x8_u $acc
- *       (i32.store16 $out (lane 0 + lane 1 + lane 2 + lane 3 of $acc))
+ *       $d = lane 0 + lane 1 + lane 2 + lane 3 of $acc
+ *       (i32.store16 $out $d)
+ *       $slot = $hist + ($d << 2); (i32.store $slot (i32.load $slot) + 1)
  *       $p = $p + $stride
  *       (br_if $codes (i32.lt_u ($out = $out + 2) $end)))))
  */
 const DISTANCES_BODY: number[] = [
-  ...[2, ...uleb(2), I32, 1, V128], // locals: 2 × i32, 1 × v128
+  ...[2, ...uleb(4), I32, 1, V128], // locals: 4 × i32, 1 × v128
   ...[LOCAL_GET, OUT, LOCAL_GET, N, I32_CONST, 1, I32_SHL, I32_ADD, LOCAL_SET, END_OUT],
   BLOCK, EMPTY,
   ...[LOCAL_GET, OUT, LOCAL_GET, END_OUT, I32_GE_U, BR_IF, 0],
@@ -102,12 +109,13 @@ const DISTANCES_BODY: number[] = [
   ...[...V128_XOR, ...I8X16_POPCNT, ...I16X8_EXTADD_PAIRWISE_I8X16_U, ...I16X8_ADD, LOCAL_SET, ACC],
   ...[LOCAL_GET, J, I32_CONST, 16, I32_ADD, LOCAL_TEE, J, LOCAL_GET, STRIDE, I32_LT_U, BR_IF, 0],
   END,
-  ...[LOCAL_GET, OUT],
   ...[LOCAL_GET, ACC, ...I32X4_EXTADD_PAIRWISE_I16X8_U, LOCAL_TEE, ACC, ...I32X4_EXTRACT_LANE, 0],
   ...[LOCAL_GET, ACC, ...I32X4_EXTRACT_LANE, 1, I32_ADD],
   ...[LOCAL_GET, ACC, ...I32X4_EXTRACT_LANE, 2, I32_ADD],
-  ...[LOCAL_GET, ACC, ...I32X4_EXTRACT_LANE, 3, I32_ADD],
-  ...[I32_STORE16, 1, 0],
+  ...[LOCAL_GET, ACC, ...I32X4_EXTRACT_LANE, 3, I32_ADD, LOCAL_SET, D],
+  ...[LOCAL_GET, OUT, LOCAL_GET, D, I32_STORE16, 1, 0],
+  ...[LOCAL_GET, HIST, LOCAL_GET, D, I32_CONST, 2, I32_SHL, I32_ADD, LOCAL_TEE, SLOT],
+  ...[LOCAL_GET, SLOT, I32_LOAD, 2, 0, I32_CONST, 1, I32_ADD, I32_STORE, 2, 0],
   ...[LOCAL_GET, P, LOCAL_GET, STRIDE, I32_ADD, LOCAL_SET, P],
   ...[LOCAL_GET, OUT, I32_CONST, 2, I32_ADD, LOCAL_TEE, OUT, LOCAL_GET, END_OUT, I32_LT_U, BR_IF, 0],
   END,
@@ -118,7 +126,7 @@ const DISTANCES_BODY: number[] = [
 /** The module: imports its memory ("env" "memory"), exports `distances`. */
 const MODULE_BYTES = new Uint8Array([
   ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
-  ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 0]), // type 0: (i32 × 5) → ()
+  ...section(1, [1, 0x60, 6, I32, I32, I32, I32, I32, I32, 0]), // type 0: (i32 × 6) → ()
   ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 1]), // memory, at least 1 page
   ...section(3, [1, 0]), // function 0 has type 0
   ...section(7, [1, ...name('distances'), 0x00, 0]), // export function 0
@@ -133,19 +141,25 @@ function kernel(): WebAssembly.Module {
   return compiled;
 }
 
-type Distances = (q: number, p: number, n: number, stride: number, out: number) => void;
+type Distances = (q: number, p: number, n: number, stride: number, out: number, hist: number) => void;
+
+/** A scan's result: each slot's distance, and the number of slots at each distance. */
+export interface HammingScan {
+  readonly distances: Uint16Array;
+  readonly histogram: Uint32Array;
+}
 
 /**
  * Growable storage for codes of `dimensions` bits, slot by slot, in a WebAssembly memory laid out
- * as [query | codes (capacity × stride) | distances (capacity × u16)]. Growing keeps the codes in
- * place; the distances region is scratch, rewritten by every scan.
+ * as [query | codes (capacity × stride) | distances (capacity × u16) | histogram (u32 per
+ * distance)]. Growing keeps the codes in place; what follows them is scratch, rewritten by every scan.
  */
 export class PackedCodes {
   /** 32-bit words per slot (a multiple of 4; the padding bits stay zero). */
   readonly strideWords: number;
   private readonly stride: number;
   private readonly memory: WebAssembly.Memory;
-  private readonly scan: Distances;
+  private readonly kernel: Distances;
   private cap: number;
   private view: Uint32Array;
 
@@ -156,7 +170,7 @@ export class PackedCodes {
     this.cap = Math.max(1, capacity);
     this.memory = new WebAssembly.Memory({ initial: this.pagesFor(this.cap) });
     const instance = new WebAssembly.Instance(kernel(), { env: { memory: this.memory } });
-    this.scan = instance.exports.distances as Distances;
+    this.kernel = instance.exports.distances as Distances;
     this.view = this.codesView();
   }
 
@@ -178,19 +192,30 @@ export class PackedCodes {
     const was = this.cap;
     this.cap = capacity;
     this.view = this.codesView();
-    // The new slots were the distances' scratch: their padding bits must read as zero.
+    // The new slots were scratch: their padding bits must read as zero.
     this.view.fill(0, was * this.strideWords);
   }
 
-  /** Hamming distance of each of the first `count` slots to `query` (a view valid until the next scan or grow). */
-  distances(query: Uint32Array, count: number): Uint16Array {
+  /**
+   * The Hamming distance of each of the first `count` slots to `query`, and how many slots lie at
+   * each distance (views valid until the next scan or grow).
+   */
+  scan(query: Uint32Array, count: number): HammingScan {
     const n = Math.min(count, this.cap);
     const q = new Uint32Array(this.memory.buffer, 0, this.strideWords);
     q.fill(0);
     q.set(query.subarray(0, this.strideWords));
     const out = this.stride + this.cap * this.stride;
-    this.scan(0, this.stride, n, this.stride, out);
-    return new Uint16Array(this.memory.buffer, out, n);
+    const hist = this.histogramAt();
+    const histogram = new Uint32Array(this.memory.buffer, hist, this.stride * 8 + 1);
+    histogram.fill(0);
+    this.kernel(0, this.stride, n, this.stride, out, hist);
+    return { distances: new Uint16Array(this.memory.buffer, out, n), histogram };
+  }
+
+  /** The histogram's offset: after the distances, 4-byte aligned. */
+  private histogramAt(): number {
+    return (this.stride + this.cap * (this.stride + 2) + 3) & ~3;
   }
 
   private codesView(): Uint32Array {
@@ -198,6 +223,6 @@ export class PackedCodes {
   }
 
   private pagesFor(capacity: number): number {
-    return Math.ceil((this.stride + capacity * (this.stride + 2)) / WASM_PAGE);
+    return Math.ceil((this.stride + capacity * (this.stride + 2) + 4 + 4 * (this.stride * 8 + 1)) / WASM_PAGE);
   }
 }

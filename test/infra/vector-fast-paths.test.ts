@@ -96,8 +96,12 @@ test('the SIMD kernel computes the scalar Hamming distance of every packed code,
           packed.codes.set(code, i * packed.strideWords);
         }
         const query = bits();
-        const got = [...packed.distances(query, n)];
-        t.deepEqual(got, Array.from({ length: n }, (_, i) => hamming(flat, i, query)), `dims ${dims}`);
+        const scan = packed.scan(query, n);
+        const want = Array.from({ length: n }, (_, i) => hamming(flat, i, query));
+        t.deepEqual([...scan.distances], want, `dims ${dims}`);
+        const histogram = new Array<number>(packed.strideWords * 32 + 1).fill(0);
+        for (const d of want) histogram[d] = (histogram[d] as number) + 1;
+        t.deepEqual([...scan.histogram], histogram, `dims ${dims}`);
       },
     ),
     { numRuns: 60 },
@@ -107,13 +111,17 @@ test('the SIMD kernel computes the scalar Hamming distance of every packed code,
 test('nearestCodes returns the k smallest distances among accepted slots, ties by slot', (t) => {
   fc.assert(
     fc.property(
-      fc.array(fc.integer({ min: 0, max: 64 }), { minLength: 0, maxLength: 60 }),
+      fc.array(fc.integer({ min: 0, max: 64 }), { minLength: 0, maxLength: 300 }),
       fc.integer({ min: 0, max: 70 }),
       fc.integer({ min: 1, max: 4 }),
-      (distances, k, mod) => {
+      (values, k, mod) => {
+        const distances = Uint16Array.from(values);
+        const histogram = new Uint32Array(65);
+        for (const d of values) histogram[d] = (histogram[d] as number) + 1;
+        // Every mod-th slot is refused: with mod 1 none is, with 2 half are (then the heap often answers).
         const accept = (i: number): boolean => i % mod !== 1;
-        const got = nearestCodes(Uint16Array.from(distances), distances.length, k, accept);
-        const want = distances
+        const got = nearestCodes({ distances, histogram }, values.length, k, accept);
+        const want = values
           .map((distance, slot) => ({ slot, distance }))
           .filter((h) => accept(h.slot))
           .sort((a, b) => a.distance - b.distance || a.slot - b.slot)
