@@ -385,10 +385,13 @@ export class Engine implements MemoryService {
         await this.ports.memoryDb.bulkWrites(async () => {
           const copier = startWalCheckpointer(this.ports.memoryDb.path);
           try {
-            // Side by side: the graph empties itself in its process while this thread empties memory.db.
-            await Promise.all(projections.map((p) => p.reset()));
-            // The store's table is empty now: its writes need not look rows up until the end.
+            // Side by side: the graph empties itself in its process while this thread empties memory.db,
+            // whose freed pages are not zeroed now: the load reuses them (zeroing each as it takes it),
+            // and the rest are zeroed at the end (or at the next open, after a failure).
+            await this.ports.memoryDb.deferPurge(() => Promise.all(projections.map((p) => p.reset())));
+            // The store's table and the index are empty now: their writes need not look rows up until the end.
             this.ports.store.beginRebuild();
+            this.ports.vectors.beginRebuild();
             const total = await this.projectors.lag(projections);
             for (;;) {
               // Bigger fetches than live catch-up (4096 records): fewer transactions, same result.
@@ -397,6 +400,7 @@ export class Engine implements MemoryService {
               done += n;
               onProgress?.(done, total);
             }
+            this.ports.memoryDb.purgeFreePages();
           } finally {
             await copier.stop();
           }
@@ -407,6 +411,7 @@ export class Engine implements MemoryService {
         return done / projections.length;
       } finally {
         this.ports.store.endRebuild();
+        this.ports.vectors.endRebuild();
         await (closing ?? graph.close());
       }
     });

@@ -52,7 +52,10 @@ export function openBytes(key: Uint8Array, scope: Scope, sealed: Uint8Array): Ui
     const decipher = createDecipheriv('aes-256-gcm', key, iv);
     decipher.setAAD(additionalData(scope, keyId));
     decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(buf.subarray(at)), decipher.final()]);
+    const head = decipher.update(buf.subarray(at));
+    const tail = decipher.final();
+    // GCM is a stream mode: `final` only checks the tag and adds no bytes, so no copy is needed.
+    return tail.length === 0 ? head : Buffer.concat([head, tail]);
   } catch (cause) {
     throw new DecodeError(`sealed record under ${keyId} does not authenticate for ${scopeKey(scope)}`, { reason: 'seal', keyId }, cause);
   }

@@ -29,6 +29,16 @@ export interface MemoryDb {
    * pages back into the file after every thousand pages costs more than the writes themselves.
    */
   bulkWrites<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs a rebuild's clears with the pages they free left as they are instead of zeroed one by one
+   * (`secure_delete = FAST`: pages still in use are purged): zeroing them writes as much again
+   * as the rebuild's own writes, and the rebuild reuses them, zeroing each as it takes it. The file
+   * is marked as holding unpurged free pages until `purgeFreePages`, which a crash leaves to the
+   * next open.
+   */
+  deferPurge<T>(fn: () => Promise<T>): Promise<T>;
+  /** Overwrites every free page with zeros (after `deferPurge`) and clears the mark. */
+  purgeFreePages(): void;
   /** Closes the connection (idempotent). */
   close(): void;
 }
@@ -48,6 +58,8 @@ export function openMemoryDb(path: string, dimensions: number): MemoryDb {
       db.pragma('secure_delete = ON');
     });
     const stored = guardSqlite(path, () => db.transaction(() => createSchema(db, dimensions)).immediate());
+    // A rebuild that stopped between its clears and its end left free pages unpurged.
+    if (purgePending(db)) guardSqlite(path, () => purgeFreePages(db));
     if (stored !== dimensions) {
       throw new ConfigError(
         `${path} holds ${stored}-dimensional embeddings but the embedder produces ${dimensions}: ` +
@@ -60,6 +72,7 @@ export function openMemoryDb(path: string, dimensions: number): MemoryDb {
     throw err;
   }
   const checkpoints = new SqliteCheckpointStore(db, path);
+  const setPurgePending = db.prepare(`INSERT OR REPLACE INTO engram_meta(key, value) VALUES ('${PURGE_PENDING}', '1')`);
   return {
     db,
     path,
@@ -75,10 +88,53 @@ export function openMemoryDb(path: string, dimensions: number): MemoryDb {
         if (db.open) guardSqlite(path, () => db.pragma('wal_checkpoint(TRUNCATE)'));
       }
     },
+    async deferPurge<T>(fn: () => Promise<T>): Promise<T> {
+      guardSqlite(path, () => setPurgePending.run());
+      db.pragma('secure_delete = FAST');
+      try {
+        return await fn();
+      } finally {
+        if (db.open) db.pragma('secure_delete = ON');
+      }
+    },
+    purgeFreePages(): void {
+      guardSqlite(path, () => purgeFreePages(db));
+    },
     close(): void {
       if (db.open) db.close();
     },
   };
+}
+
+/** The mark of a file whose free pages may hold old content (engram_meta). */
+const PURGE_PENDING = 'purge_pending';
+
+/** Whether the file is marked as holding unpurged free pages. */
+function purgePending(db: Db): boolean {
+  return db.prepare<[string], { value: string }>('SELECT value FROM engram_meta WHERE key = ?').get(PURGE_PENDING) !== undefined;
+}
+
+/** Largest zero blob written at once by `purgeFreePages` (SQLite's default limit on a value is 1e9 bytes). */
+const PURGE_BLOB_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Zeroes every page of the freelist, then clears the purge mark, in one transaction: zero blobs
+ * take all of the free pages (each zeroed as it is taken), and dropping them frees them again
+ * zeroed (secure_delete). The file may grow by the few pages the blobs take beyond the freelist.
+ */
+function purgeFreePages(db: Db): void {
+  db.pragma('secure_delete = ON');
+  db.transaction(() => {
+    const free = db.pragma('freelist_count', { simple: true }) as number;
+    if (free > 0) {
+      const pageSize = db.pragma('page_size', { simple: true }) as number;
+      db.exec('DROP TABLE IF EXISTS engram_purge; CREATE TABLE engram_purge (zeros BLOB)');
+      const insert = db.prepare('INSERT INTO engram_purge (zeros) VALUES (zeroblob(?))');
+      for (let left = free * pageSize; left > 0; left -= PURGE_BLOB_BYTES) insert.run(Math.min(left, PURGE_BLOB_BYTES));
+      db.exec('DROP TABLE engram_purge');
+    }
+    db.prepare('DELETE FROM engram_meta WHERE key = ?').run(PURGE_PENDING);
+  }).immediate();
 }
 
 /** Creates every table that does not exist yet and returns the file's embedding dimensions. */

@@ -126,6 +126,13 @@ export class SqliteVectorIndex implements VectorIndex {
   private termStats: { readonly rows: number; readonly dataVersion: number; readonly writes: number; readonly df: Map<string, number> } | null = null;
   /** Documents written through this index (for the staleness of `termStats`). */
   private writes = 0;
+  /**
+   * During a rebuild (`beginRebuild` … `endRebuild`): every document in `vec_docs`, by `docKey`.
+   * A document absent here is absent from the table: it is inserted without a lookup, and a status
+   * change or removal of it is a no-op. Dropped (back to lookups) by any failed write: a
+   * rolled-back transaction may have left entries that are not true.
+   */
+  private docs: Set<string> | null = null;
 
   private readonly tuning: Required<Omit<VectorIndexTuning, 'rescoreThread'>>;
   private readonly rescorer: RescoreThread | null;
@@ -195,6 +202,23 @@ export class SqliteVectorIndex implements VectorIndex {
     };
   }
 
+  /**
+   * Starts a rebuild: the documents of the index (none, right after `clear`) are held in memory
+   * until `endRebuild`, so that writes need no lookup to learn a document is new. Only for the one
+   * connection that writes the index, which a rebuild is.
+   */
+  beginRebuild(): void {
+    const docs = new Set<string>();
+    const rows = this.run(() => this.db.prepare<[], { scope: string; memory_id: string }>('SELECT scope, memory_id FROM vec_docs').all());
+    for (const r of rows) docs.add(docKey(r.scope, r.memory_id));
+    this.docs = docs;
+  }
+
+  /** Ends a rebuild: writes look documents up again. */
+  endRebuild(): void {
+    this.docs = null;
+  }
+
   /** Inserts or replaces documents (embedding, text and metadata), all in one transaction. */
   async upsert(scope: Scope, docs: readonly VectorDoc[]): Promise<void> {
     const key = checkedScopeKey(scope);
@@ -219,7 +243,8 @@ export class SqliteVectorIndex implements VectorIndex {
     const code = signCode(vector);
     const stored = codeBytes(code, this.dimensions);
     const tags = ftsTags(key, doc.granularity);
-    const existing = s.findDoc.get(key, doc.id);
+    const known = docKey(key, doc.id);
+    const existing = this.docs !== null && !this.docs.has(known) ? undefined : s.findDoc.get(key, doc.id);
     let docId: bigint;
     let text: string | null = doc.text;
     if (existing === undefined) {
@@ -227,6 +252,7 @@ export class SqliteVectorIndex implements VectorIndex {
       s.insertVec.run(docId, key, vector, ...meta);
       s.putVector.run(docId, vector);
       s.insertText.run(docId, doc.text, key, tags);
+      this.docs?.add(known);
     } else {
       docId = BigInt(existing.doc_id);
       s.updateDoc.run(...meta, stored, docId);
@@ -242,7 +268,7 @@ export class SqliteVectorIndex implements VectorIndex {
       }
     }
     this.writes++;
-    logOp(log, key, {
+    this.logged(log, key)?.push({
       op: 'put',
       docId: Number(docId),
       code,
@@ -273,6 +299,8 @@ export class SqliteVectorIndex implements VectorIndex {
 
   private removeOne(log: WriteLog, key: string, id: string): number {
     const s = this.stmts;
+    const known = docKey(key, id);
+    if (this.docs !== null && !this.docs.has(known)) return 0;
     const doc = s.findDoc.get(key, id);
     if (doc === undefined) return 0;
     const docId = BigInt(doc.doc_id);
@@ -280,8 +308,9 @@ export class SqliteVectorIndex implements VectorIndex {
     s.deleteVector.run(docId);
     s.deleteText.run(docId);
     s.deleteDoc.run(docId);
+    this.docs?.delete(known);
     this.writes++;
-    logOp(log, key, { op: 'remove', docId: doc.doc_id });
+    this.logged(log, key)?.push({ op: 'remove', docId: doc.doc_id });
     return 1;
   }
 
@@ -328,6 +357,7 @@ export class SqliteVectorIndex implements VectorIndex {
 
   private setStatusOne(log: WriteLog, key: string, id: string, status: MemoryStatus, validTo: number | null, supersededAt: number | null): void {
     const s = this.stmts;
+    if (this.docs !== null && !this.docs.has(docKey(key, id))) return;
     const doc = s.findDoc.get(key, id);
     if (doc === undefined) return;
     const docId = BigInt(doc.doc_id);
@@ -336,7 +366,21 @@ export class SqliteVectorIndex implements VectorIndex {
     s.setDocStatus.run(status, to, sup, docId);
     s.setVecStatus.run(status, to, sup, docId);
     this.writes++;
-    logOp(log, key, { op: 'status', docId: doc.doc_id, status, validTo: validTo ?? FAR_FUTURE, supersededAt: supersededAt ?? FAR_FUTURE });
+    this.logged(log, key)?.push({ op: 'status', docId: doc.doc_id, status, validTo: validTo ?? FAR_FUTURE, supersededAt: supersededAt ?? FAR_FUTURE });
+  }
+
+  /**
+   * Notes that a write touches a scope, and returns the list of the code changes its in-memory
+   * copies must follow, or null when it has none (a rebuild's case: the changes need not be built).
+   * No copy can be loaded meanwhile: a write transaction runs without yielding.
+   */
+  private logged(log: WriteLog, key: string): CodeOp[] | null {
+    let ops = log.get(key);
+    if (ops === undefined) {
+      ops = [];
+      log.set(key, ops);
+    }
+    return this.codes.has(key) || this.keywords.has(key) ? ops : null;
   }
 
   /**
@@ -350,12 +394,19 @@ export class SqliteVectorIndex implements VectorIndex {
     const versions = new Map<string, number>();
     // Inside a caller's transaction this one is a savepoint: whether it commits is not known here.
     const nested = this.db.inTransaction;
-    this.run(() =>
-      this.db.transaction(() => {
-        fn(log);
-        for (const key of log.keys()) versions.set(key, (this.stmts.bumpVersion.get(key) as { version: number }).version);
-      })(),
-    );
+    // A caller's transaction may still roll back what this one writes: documents known from now on could be wrong.
+    if (nested) this.docs = null;
+    try {
+      this.run(() =>
+        this.db.transaction(() => {
+          fn(log);
+          for (const key of log.keys()) versions.set(key, (this.stmts.bumpVersion.get(key) as { version: number }).version);
+        })(),
+      );
+    } catch (err) {
+      this.docs = null;
+      throw err;
+    }
     for (const [key, ops] of log) {
       const version = versions.get(key) as number;
       const codes = this.codes.get(key);
@@ -633,6 +684,8 @@ export class SqliteVectorIndex implements VectorIndex {
     this.codes.clear();
     this.keywords.clear();
     this.termStats = null;
+    // A rebuild under way goes on over the empty index.
+    if (this.docs !== null) this.docs = new Set();
     // Statements over the dropped tables are invalid now.
     this.searchCache.clear();
     this.stmts = this.prepare();
@@ -664,11 +717,9 @@ export class SqliteVectorIndex implements VectorIndex {
   }
 }
 
-/** Appends a code change to the log of its scope. */
-function logOp(log: WriteLog, key: string, op: CodeOp): void {
-  const ops = log.get(key);
-  if (ops) ops.push(op);
-  else log.set(key, [op]);
+/** The in-memory key of a document. */
+function docKey(scope: string, id: string): string {
+  return `${scope}\u0000${id}`;
 }
 
 /** Validates a scope and returns its partition key. */
