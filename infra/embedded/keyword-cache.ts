@@ -80,6 +80,8 @@ export class ScopeKeywords {
   /** Score accumulator by slot, and the slots a search touched, reused across searches. */
   private acc = new Float64Array(0);
   private touched = new Int32Array(0);
+  /** The touched slots' scores, in touch order. */
+  private scores = new Float64Array(0);
   /** A row's term ids while it is indexed. */
   private scratch = new Int32Array(64);
 
@@ -194,7 +196,7 @@ export class ScopeKeywords {
       this.acc = new Float64Array(this.docIds.length);
       this.touched = new Int32Array(this.docIds.length);
     }
-    const { acc, alive, lengths, granularity, touched } = this;
+    const { acc, alive, lengths, touched } = this;
     const avgdl = this.totalLength / this.live;
     let nTouched = 0;
     for (const { postings, idf } of terms) {
@@ -209,21 +211,50 @@ export class ScopeKeywords {
         acc[slot] = before + idf * ((tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * (lengths[slot] as number)) / avgdl)));
       }
     }
+    const scores = this.scores.length >= nTouched ? this.scores : (this.scores = new Float64Array(this.acc.length));
+    for (let t = 0; t < nTouched; t++) {
+      const slot = touched[t] as number;
+      scores[t] = acc[slot] as number;
+      acc[slot] = 0;
+    }
+    // Most rows pass the filter: the best 2k of each group are found without it, then tested in
+    // rank order. Only a group where fewer than k of those pass is searched again, testing every
+    // row it would keep (the best k passing rows are among the best 2k whenever k of those pass).
+    const wide = this.best(nTouched, 2 * k, groups, groupOf, null, null);
+    const redo = new Set<number>();
+    wide.forEach((top, g) => {
+      const kept: KeywordHit[] = [];
+      for (const hit of top.sorted()) {
+        if (kept.length === k) break;
+        if (passes(hit.docId)) kept.push(hit);
+      }
+      out[g] = kept;
+      if (kept.length < k && top.size === 2 * k) redo.add(g);
+    });
+    if (redo.size > 0) this.best(nTouched, k, groups, groupOf, passes, redo).forEach((top, g) => redo.has(g) && (out[g] = top.sorted()));
+    return out;
+  }
+
+  /**
+   * The best `k` touched rows of each group (of the groups in `only`, or all) by their score in
+   * `scores`; with `passes`, among the rows that pass it, tested only for a row that would be kept.
+   */
+  private best(nTouched: number, k: number, groups: number, groupOf: readonly number[], passes: ((docId: number) => boolean) | null, only: ReadonlySet<number> | null): TopK[] {
+    const { granularity, scores, touched } = this;
     const best = Array.from({ length: groups }, () => new TopK(k));
     for (let t = 0; t < nTouched; t++) {
       const slot = touched[t] as number;
-      const score = acc[slot] as number;
-      acc[slot] = 0;
       const g = groupOf[granularity[slot] as number] ?? -1;
-      if (g < 0) continue;
+      if (g < 0 || (only !== null && !only.has(g))) continue;
       const top = best[g] as TopK;
+      const score = scores[t] as number;
       const id = this.ids[slot] as string;
       // What would not enter a full group needs no filter test (most rows, in a long history).
       if (!top.admits(score, id)) continue;
       const docId = this.docIds[slot] as number;
-      if (passes(docId)) top.offer({ docId, id, score });
+      if (passes === null || passes(docId)) top.offer({ docId, id, score });
     }
-    return best.map((t) => t.sorted());
+    return best;
   }
 
   /** The query's words as terms with postings and IDF; repeats kept (FTS5 scores each quoted word). */
@@ -305,6 +336,11 @@ class TopK {
   private readonly heap: KeywordHit[] = [];
 
   constructor(private readonly k: number) {}
+
+  /** Hits kept. */
+  get size(): number {
+    return this.heap.length;
+  }
 
   /** Whether a hit with this score and id would be kept. */
   admits(score: number, id: string): boolean {
