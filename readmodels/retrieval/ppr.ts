@@ -56,8 +56,20 @@ export function personalisedPageRank(
   const restart = new Float64Array(n);
   for (const [id, w] of seeds) if (w > 0 && Number.isFinite(w)) restart[index.get(id) as number] = w / seedMass;
   const strength = new Float64Array(n);
+  // The rows packed (CSR, in each row's insertion order, so sums run in the same order): the
+  // iterations below then walk arrays instead of Map iterators.
+  const start = new Int32Array(n + 1);
+  adjacency.forEach((row, i) => (start[i + 1] = row.size));
+  for (let i = 0; i < n; i++) start[i + 1] = (start[i + 1] as number) + (start[i] as number);
+  const target = new Int32Array(start[n] as number);
+  const weight = new Float64Array(start[n] as number);
   adjacency.forEach((row, i) => {
-    for (const w of row.values()) strength[i] = (strength[i] as number) + w;
+    let at = start[i] as number;
+    for (const [j, w] of row) {
+      strength[i] = (strength[i] as number) + w;
+      target[at] = j;
+      weight[at++] = w;
+    }
   });
 
   let rank = Float64Array.from(restart);
@@ -67,13 +79,15 @@ export function personalisedPageRank(
     for (let i = 0; i < n; i++) {
       const r = rank[i] as number;
       if (r === 0) continue;
-      const row = adjacency[i];
-      if (!row) {
+      if (adjacency[i] === undefined) {
         dangling += r;
         continue;
       }
       const s = strength[i] as number;
-      for (const [j, w] of row) next[j] = (next[j] as number) + (damping * r * w) / s;
+      for (let e = start[i] as number; e < (start[i + 1] as number); e++) {
+        const j = target[e] as number;
+        next[j] = (next[j] as number) + (damping * r * (weight[e] as number)) / s;
+      }
     }
     // Restart mass plus what could not move (dangling nodes), both back to the seeds.
     const back = 1 - damping + damping * dangling;
