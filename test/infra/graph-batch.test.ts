@@ -10,7 +10,7 @@ import path from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import { scopeOf } from '../../core/scope.js';
-import { planGraphSteps, type GraphOp } from '../../infra/embedded/graph-batch.js';
+import { linkColumns, planGraphSteps, type GraphOp } from '../../infra/embedded/graph-batch.js';
 import { LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
 import { graphMemoryFixture as mem } from '../helpers/fixtures.js';
 import { applyOne, dumpGraph, graphOpArbitrary } from '../helpers/graph-dump.js';
@@ -147,5 +147,41 @@ test('waves with no mentions at all, sources to messages already there, and link
   t.true(expected.some((l) => l.startsWith('4 ') && l.includes('"n4"') && l.includes('shared-msg')), 'sources to the shared message were written');
   t.true(expected.some((l) => l.startsWith('5 ') && l.includes('"n3"') && l.includes('"n1"')), 'a link within the scope was written');
   t.false(expected.some((l) => l.startsWith('5 ') && l.includes('"n9"')), 'no link crosses scopes');
+  t.deepEqual(actual, expected);
+});
+
+test('links travel grouped by source, each target beside its weight', (t) => {
+  const cols = linkColumns([
+    { source: 's1', target: 'a', weight: 0.5 },
+    { source: 's2', target: 'a', weight: 0.25 },
+    { source: 's1', target: 'b', weight: 0.75 },
+  ]);
+  t.deepEqual(cols, { source: ['s1', 's2'], targets: [['a', 'b'], ['a']], weights: [[0.5, 0.75], [0.25]] });
+  t.deepEqual(linkColumns([]), { source: [], targets: [], weights: [] });
+});
+
+test('packed columns and grouped links keep odd scope ids, times and weights exact (batched equals one by one)', async (t) => {
+  // Scope ids a list parser might read as null, booleans or numbers; negative, zero and open times.
+  const odd = scopeOf('null', 'NULL');
+  const num = scopeOf('1e5', '-1');
+  const tricky = { text: 'quote " back \\ comma, [brackets] {braces} \n' };
+  const [expected, actual] = await both([
+    [
+      { op: 'upsert', scope: odd, memory: mem('o1', ['Null', 'true'], { ...tricky, validFrom: -5, recordedAt: 0, validTo: 7, supersededAt: 8, triple: { subject: 'Null', predicate: 'p, q', object: 'true' } }) },
+      { op: 'upsert', scope: odd, memory: mem('o2', ['true'], { status: 'quarantined', sourceMessageIds: ['m, 1', 'null'] }) },
+      { op: 'upsert', scope: odd, memory: mem('o3', [], { validFrom: 8_639_999_999_999_999 }) },
+      { op: 'upsert', scope: num, memory: mem('n1', ['1e5'], { triple: { subject: '1e5', predicate: 'is', object: '-1' } }) },
+      // Several targets per source, integer and fractional weights, a pair repeated (the last weight wins).
+      { op: 'link', scope: odd, memoryId: 'o1', links: [{ memoryId: 'o2', weight: 0.1 }, { memoryId: 'o3', weight: 3 }, { memoryId: 'n1', weight: 1 }] },
+      { op: 'link', scope: odd, memoryId: 'o2', links: [{ memoryId: 'o1', weight: 1e-300 }, { memoryId: 'o3', weight: -0.30000000000000004 }] },
+      { op: 'link', scope: odd, memoryId: 'o1', links: [{ memoryId: 'o2', weight: 0.7 }] },
+    ],
+    [
+      { op: 'link', scope: odd, memoryId: 'o3', links: [{ memoryId: 'o1', weight: 2 }, { memoryId: 'o2', weight: 0.5 }] },
+      { op: 'link', scope: odd, memoryId: 'o1', links: [{ memoryId: 'o3', weight: 0.25 }] },
+    ],
+  ]);
+  t.true(expected.some((l) => l.includes('"null"') && l.includes('"NULL"')), 'the odd scope was written');
+  t.true(expected.some((l) => l.startsWith('5 ') && l.includes('"o1"') && l.includes('"o3"') && l.includes('0.25')), 'a re-weighted link was written');
   t.deepEqual(actual, expected);
 });
