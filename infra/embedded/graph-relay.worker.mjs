@@ -7,7 +7,7 @@ import { fork } from 'node:child_process';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { script, dir } = workerData;
-const child = fork(script, [dir], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const child = fork(script, [dir], { execArgv: [], env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 child.on('message', (reply) => parentPort.postMessage({ kind: 'reply', reply }));
 child.on('error', (err) => parentPort.postMessage({ kind: 'error', message: err.message }));
 child.on('exit', (code, signal) => parentPort.postMessage({ kind: 'exit', code, signal }));
