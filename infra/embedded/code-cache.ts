@@ -227,13 +227,6 @@ export class ScopeCodes {
     this.granularityOf.delete(docId);
   }
 
-  /** How many documents the filter's granularities hold (an upper bound of what it passes). */
-  sizeOf(filter: SearchFilter | undefined): number {
-    let n = 0;
-    for (const g of filter?.granularities ?? GRANULARITIES) n += this.partitions.get(g)?.size ?? 0;
-    return n;
-  }
-
   /**
    * Doc ids of the `k` codes most similar to `vector` that pass `filter`, best first: the `wide`
    * nearest by Hamming distance per granularity, re-ranked by the asymmetric score. The filter

@@ -35,8 +35,9 @@ export { toFtsQuery } from './fts-query.js';
 export const FAR_FUTURE = Number.MAX_SAFE_INTEGER;
 
 /**
- * Scopes whose filtered documents number at most this are searched exactly by sqlite-vec; above
- * it the binary first pass wins (the exact scan costs ~0.3 µs per document, an exact rescore a few µs).
+ * Scopes of at most this many documents are searched exactly by sqlite-vec; above it the binary
+ * first pass wins (the exact scan costs ~0.3 µs per document of the scope, whatever the filter:
+ * vec0 scans the scope's partition and tests the metadata per row; an exact rescore costs a few µs).
  */
 export const EXACT_SEARCH_MAX = 4096;
 
@@ -442,7 +443,7 @@ export class SqliteVectorIndex implements VectorIndex {
     if (request === null) return [];
     const { key, limit, where } = request;
     const codes = this.run(() => this.scopeCodes(key));
-    if (codes.sizeOf(filter) <= this.tuning.exactSearchMax) return this.exactDense(key, vector, limit, where);
+    if (codes.size <= this.tuning.exactSearchMax) return this.exactDense(key, vector, limit, where);
     // Binary first pass (Hamming, then the asymmetric score), then exact cosine for the best
     // rescoreFactor × k (same order and scores as the exact path).
     const query = new Float32Array(vector);
