@@ -120,6 +120,14 @@ const UNPACK = {
   recordedAt: CAST(recordedAts[i] AS INT64), supersededAt: CAST(supersededAts[i] AS INT64)`,
 } as const;
 
+/** Both ends of each link, for the link statements: sources by index, their targets unwound (see the lookup rule above). */
+const LINK_ENDS = `UNWIND range(1, $n) AS i
+WITH i, $source[i] AS s
+MATCH (a:Memory {key: s})
+WITH a, i
+UNWIND $targets[i] AS t
+MATCH (b:Memory {key: t})`;
+
 const STATEMENTS = {
   owners: `UNWIND $ids AS id
 MATCH (m:Memory {key: id})
@@ -179,20 +187,10 @@ CREATE (m)-[:SOURCED_FROM]->(s)`,
    * source: `$targets[i]` holds the distinct targets of source i and `$weights[i]` their weights,
    * in the same order. Both ends were checked to be in the link's scope.
    */
-  createLinks: `UNWIND range(1, $n) AS i
-WITH i, $source[i] AS s
-MATCH (a:Memory {key: s})
-WITH a, i
-UNWIND $targets[i] AS t
-MATCH (b:Memory {key: t})
+  createLinks: `${LINK_ENDS}
 CREATE (a)-[:ASSOCIATED {weight: $weights[i][list_position($targets[i], t)]}]->(b)`,
   /** Links from memories that existed before this wave, grouped by source as `createLinks`. */
-  mergeLinks: `UNWIND range(1, $n) AS i
-WITH i, $source[i] AS s
-MATCH (a:Memory {key: s})
-WITH a, i
-UNWIND $targets[i] AS t
-MATCH (b:Memory {key: t})
+  mergeLinks: `${LINK_ENDS}
 MERGE (a)-[x:ASSOCIATED]->(b)
 ON CREATE SET x.weight = $weights[i][list_position($targets[i], t)]
 ON MATCH SET x.weight = $weights[i][list_position($targets[i], t)]`,
