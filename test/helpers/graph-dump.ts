@@ -62,3 +62,21 @@ export function graphOpArbitrary(ids: readonly string[], scopeOfId: (id: string)
     id.map((x): GraphOp => ({ op: 'remove', scope: scopeOfId(x), memoryId: x })),
   );
 }
+
+/**
+ * Asserts, over random batches of graph operations (ids each in one scope), that `compare` gives
+ * two equal dumps: the property the batched and the rebuild-mode writers are held to.
+ */
+export async function assertEqualOverRandomBatches(
+  compare: (batches: GraphOp[][]) => Promise<readonly [string[], string[]]>,
+  opts: { readonly ids: readonly string[]; readonly scopeOfId: (id: string) => Scope; readonly maxBatches: number; readonly numRuns: number; readonly seed: number },
+): Promise<void> {
+  const op = graphOpArbitrary(opts.ids, opts.scopeOfId);
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: opts.maxBatches }), async (batches) => {
+      const [expected, actual] = await compare(batches);
+      return JSON.stringify(actual) === JSON.stringify(expected);
+    }),
+    { numRuns: opts.numRuns, seed: opts.seed },
+  );
+}

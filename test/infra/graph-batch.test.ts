@@ -8,12 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import fc from 'fast-check';
 import { scopeOf } from '../../core/scope.js';
 import { linkColumns, planGraphSteps, type GraphOp } from '../../infra/embedded/graph-batch.js';
 import { LadybugMemoryGraph } from '../../infra/embedded/memory-graph.js';
 import { graphMemoryFixture as mem } from '../helpers/fixtures.js';
-import { applyOne, dumpGraph, graphOpArbitrary } from '../helpers/graph-dump.js';
+import { applyOne, assertEqualOverRandomBatches, dumpGraph } from '../helpers/graph-dump.js';
 
 const a = scopeOf('t1', 'alice');
 const b = scopeOf('t2', 'bob');
@@ -85,16 +84,8 @@ async function both(batches: readonly GraphOp[][]): Promise<[string[], string[]]
 
 test('random operation sequences: batched equals one by one (property)', async (t) => {
   // One scope per memory id (ids are global keys), a few ids, entities and messages shared.
-  const ids = ['p0', 'p1', 'p2', 'p3', 'p4', 'q0'];
   const scopeOfId = (id: string) => (id.startsWith('q') ? b : a);
-  const op = graphOpArbitrary(ids, scopeOfId);
-  await fc.assert(
-    fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 2 }), async (batches) => {
-      const [expected, actual] = await both(batches);
-      return JSON.stringify(actual) === JSON.stringify(expected);
-    }),
-    { numRuns: 8, seed: 7 },
-  );
+  await assertEqualOverRandomBatches(both, { ids: ['p0', 'p1', 'p2', 'p3', 'p4', 'q0'], scopeOfId, maxBatches: 2, numRuns: 8, seed: 7 });
   t.pass();
 });
 
