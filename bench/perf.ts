@@ -66,10 +66,12 @@ const dataDir = (prefix: string): string => {
 };
 const rssByPhase: Record<string, number> = {};
 const cpuByPhase: Record<string, number> = {};
+/** Memories the store held during each phase (the RSS target is set at 100k memories). */
+const memoriesByPhase: Record<string, number> = {};
 let peakRssMb = 0;
 
-/** Runs one phase in a fresh process (bench/perf/phase-process.ts) and returns its figures. */
-async function inProcess<T>(job: PhaseJob): Promise<T> {
+/** Runs one phase in a fresh process (bench/perf/phase-process.ts) and returns its figures; `memories`: the store's size meanwhile. */
+async function inProcess<T>(job: PhaseJob, memories: number): Promise<T> {
   const child = fork(fileURLToPath(new URL('./perf/phase-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
   const reply = await new Promise<PhaseReply>((resolve, reject) => {
     let answer: PhaseReply | null = null;
@@ -78,7 +80,10 @@ async function inProcess<T>(job: PhaseJob): Promise<T> {
     child.once('exit', (code, signal) => (answer ? resolve(answer) : reject(new Error(`the ${job.phase} process ended (${signal ?? `exit ${code}`}) without an answer`))));
     child.send(job);
   });
-  for (const [k, v] of Object.entries(reply.rss)) rssByPhase[k] = Math.max(rssByPhase[k] ?? 0, v);
+  for (const [k, v] of Object.entries(reply.rss)) {
+    rssByPhase[k] = Math.max(rssByPhase[k] ?? 0, v);
+    memoriesByPhase[k] = Math.max(memoriesByPhase[k] ?? 0, memories);
+  }
   for (const [k, v] of Object.entries(reply.cpu)) cpuByPhase[k] = Math.round(((cpuByPhase[k] ?? 0) + v) * 100) / 100;
   peakRssMb = Math.max(peakRssMb, reply.peakMb);
   if (reply.error !== undefined) throw new Error(`the ${job.phase} phase failed: ${reply.error}`);
@@ -89,16 +94,19 @@ let ingest: PerfFigures['ingest'] = null;
 const search: Record<string, PerfFigures['search'][string]> = {};
 let project: PerfFigures['project'] = null;
 let rebuild: PerfFigures['rebuild'] = null;
+let rebuildAtTarget: PerfFigures['rebuild'] = null;
 
 try {
   if (has('ingest')) {
-    ingest = await inProcess<IngestResult>({ phase: 'ingest', dataDir: dataDir('engram-perf-ingest-'), users: scale.users, messages: scale.messages });
+    // Its store holds what a few users' conversations make, far below 100k memories.
+    ingest = await inProcess<IngestResult>({ phase: 'ingest', dataDir: dataDir('engram-perf-ingest-'), users: scale.users, messages: scale.messages }, 0);
   }
 
   if (has('search')) {
     const dir = dataDir('engram-perf-search-');
     const name = 'Maya';
-    await inProcess({ phase: 'pool', dataDir: dir, pool: scale.pool, name });
+    await inProcess({ phase: 'pool', dataDir: dir, pool: scale.pool, name }, 0);
+    let held = 0;
     // Each search phase asks its own questions: a question asked before would find its vector in
     // the embedder's cache, and the latency must include embedding the query.
     const asked = questions(3 * scale.queries, 5, name);
@@ -108,25 +116,30 @@ try {
     let projectEvents = 0;
     let projectSeconds = 0;
     const fill = async (plan: readonly (readonly [Scope, number, number])[], what: string): Promise<void> => {
-      const r = await inProcess<{ events: number; projectSeconds: number }>({ phase: 'fill', dataDir: dir, pool: scale.pool, name, label: what, plan });
+      held += plan.reduce((sum, [, , n]) => sum + n, 0);
+      const r = await inProcess<{ events: number; projectSeconds: number }>({ phase: 'fill', dataDir: dir, pool: scale.pool, name, label: what, plan }, held);
       projectEvents += r.events;
       projectSeconds += r.projectSeconds;
     };
     const searchIn = (label: string, scopes: readonly Scope[], phase: number, recall: boolean): Promise<{ ms: Percentiles; denseRecall?: number | null }> =>
-      inProcess({ phase: 'search', dataDir: dir, label, scopes, questions: qsFor(phase), warmup, seed: 11 + phase, ...(recall ? { denseRecallScope: one } : {}) });
+      inProcess({ phase: 'search', dataDir: dir, label, scopes, questions: qsFor(phase), warmup, seed: 11 + phase, ...(recall ? { denseRecallScope: one } : {}) }, held);
+    const rebuildNow = (what: string): Promise<NonNullable<PerfFigures['rebuild']>> =>
+      inProcess<Omit<NonNullable<PerfFigures['rebuild']>, 'memories'>>({ phase: 'rebuild', dataDir: dir, label: what, expect: { scope: one, memories: large } }, held).then((r) => ({ ...r, memories: held }));
     const [small, large] = scale.single;
     await fill([[one, 0, small]], label(small));
     search['10k'] = { memories: small, label: `1 user × ${label(small)}`, ms: (await searchIn(label(small), [one], 0, false)).ms, queries: scale.queries };
     await fill([[one, small, large - small]], label(large));
     const big = await searchIn(label(large), [one], 1, true);
     search['100k'] = { memories: large, label: `1 user × ${label(large)}`, ms: big.ms, queries: scale.queries, denseRecall: big.denseRecall ?? null };
+    // A rebuild at the size the memory target is set at; the whole store is rebuilt at the end.
+    if (has('rebuild')) rebuildAtTarget = await rebuildNow(`of one user`);
     const tenants = Array.from({ length: scale.tenants }, (_, t) => scopeOf(`tenant${t}`, 'maya'));
     const tenantsLabel = `${scale.tenants} tenants × ${label(scale.perTenant)}`;
     await fill(tenants.map((s) => [s, 0, scale.perTenant] as const), tenantsLabel);
     search.tenants = { memories: scale.tenants * scale.perTenant, label: tenantsLabel, ms: (await searchIn('tenants', tenants, 2, false)).ms, queries: scale.queries };
     project = { events: projectEvents, seconds: projectSeconds };
 
-    if (has('rebuild')) rebuild = await inProcess({ phase: 'rebuild', dataDir: dir, expect: { scope: one, memories: large } });
+    if (has('rebuild')) rebuild = await rebuildNow(`of the whole store`);
   }
 } finally {
   if (!opts.keep) for (const d of dirs) removeDir(d);
@@ -138,7 +151,9 @@ const figures: PerfFigures = {
   search,
   project,
   rebuild,
+  rebuildAtTarget,
   rssByPhase,
+  memoriesByPhase,
   cpuByPhase,
   peakRssMb,
 };

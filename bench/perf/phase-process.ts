@@ -38,7 +38,7 @@ export type PhaseJob =
       /** Also measure the dense first pass's recall on the first questions, in this scope. */
       readonly denseRecallScope?: Scope;
     }
-  | { readonly phase: 'rebuild'; readonly dataDir: string; readonly expect: { readonly scope: Scope; readonly memories: number } };
+  | { readonly phase: 'rebuild'; readonly dataDir: string; readonly label: string; readonly expect: { readonly scope: Scope; readonly memories: number } };
 
 /** What a phase process answers: its figures, and its RSS peak (MB) and CPU seconds per sub-phase. */
 export interface PhaseReply {
@@ -81,7 +81,7 @@ async function run(job: PhaseJob, rss: RssSampler): Promise<unknown> {
         return { ms, denseRecall: recall };
       }
       case 'rebuild': {
-        rss.begin('rebuild');
+        rss.begin(`rebuild ${job.label}`);
         const r = await rebuildPhase(engine);
         // The rebuilt index answers like the live one did.
         if ((await engine.ports.vectors.count(job.expect.scope)) !== job.expect.memories) throw new Error('rebuild lost memories');

@@ -44,3 +44,25 @@ test('missing phases give nulls, not figures', (t) => {
   t.is(j.ingest_vs_embed, null);
   t.is(j.rebuild_eps, null);
 });
+
+test('the memory target is judged on the phases at up to 100k memories, and the whole run is shown beside it', (t) => {
+  const f: PerfFigures = {
+    ...figures,
+    rebuildAtTarget: { events: 150_000, seconds: 15, modelCalls: 0, memories: 100_000 },
+    rebuild: { events: 300_000, seconds: 30, modelCalls: 0, memories: 200_000 },
+    rssByPhase: { 'search 100k': 700, 'rebuild 100k memories': 950, 'rebuild whole store': 1300, 'model load': 300 },
+    memoriesByPhase: { 'search 100k': 100_000, 'rebuild 100k memories': 100_000, 'rebuild whole store': 200_000 },
+    peakRssMb: 1300,
+  };
+  const rows = perfRows(f);
+  const at = rows.find((r) => r.measure.startsWith('peak RSS, phases at'));
+  // The phase without a store size (model load) does not count; the 200k rebuild is above the target's size.
+  t.is(at?.value, '950');
+  t.is(at?.met, 'yes');
+  t.is(rows.find((r) => r.measure.startsWith('peak RSS, whole run'))?.met, 'NO');
+  t.is(rows.filter((r) => r.measure.startsWith('rebuild (replay')).length, 2);
+  const j = perfJson(f);
+  t.is(j.peak_rss_mb_at_100k_memories, 950);
+  t.is(j.rebuild_eps, 10_000);
+  t.deepEqual(j.rebuild_at_100k_memories, { events: 150_000, seconds: 15, eps: 10_000, model_calls: 0 });
+});
