@@ -6,7 +6,7 @@
  */
 import { describeError } from '../../core/errors.js';
 import { assertScopeId } from '../../core/scope.js';
-import { backgroundLoop } from '../mcp/background.js';
+import { backgroundLoop } from '../background.js';
 import { serveStdio } from '../mcp/stdio.js';
 import { openEngine, type GlobalOptions } from './open.js';
 

@@ -13,7 +13,7 @@ import { systemClock, type Clock } from '../../core/random.js';
 import type { Config } from '../../infra/config.js';
 import type { MemoryService } from '../service.js';
 import { installAuth, rateLimitBucket, type KeyVerifier } from './auth.js';
-import { backgroundLoop } from './background.js';
+import { backgroundLoop } from '../background.js';
 import { handleError, handleNotFound, RateLimitedError } from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import type { RouteContext } from './routes/context.js';
@@ -96,11 +96,12 @@ export function configuredOptions(config: Pick<Config, 'rateLimitPerMinute' | 'c
 /** Builds the Fastify app over a memory service (use `app.inject` in tests, or `startServer`). */
 export function buildServer(service: MemoryService, opts: ServerOptions): BuiltServer {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT });
-  const loop = backgroundLoop(opts.background, app.log);
+  const loop = backgroundLoop(opts.background ?? (() => Promise.resolve()), (err) => app.log.error({ err }, 'background processing failed'));
   let partitions: Promise<number> | null = opts.partitions === undefined ? null : Promise.resolve(opts.partitions);
   const ctx: RouteContext = {
     service,
-    kick: loop.kick,
+    // Without background work (other processes do it on that profile) a kick does nothing.
+    kick: opts.background ? loop.kick : () => undefined,
     clock: opts.clock ?? systemClock,
     sleep: (ms) => sleep(ms),
     partitions: () => {

@@ -3,7 +3,7 @@ import type { ExecutionContext } from 'ava';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Engine } from '../../apps/engine.js';
-import { backgroundLoop } from '../../apps/mcp/background.js';
+import { backgroundLoop } from '../../apps/background.js';
 import { createMcpServer, TOOL_NAMES, type McpToolOptions } from '../../apps/mcp/tools.js';
 import { TOPICS } from '../../core/model.js';
 import { openTestEngine, removeDir, tempDir } from '../helpers/engine.js';

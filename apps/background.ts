@@ -1,7 +1,8 @@
 /**
- * A single background worker for the embedded profile: `kick()` after a publish runs the work
- * (the pipeline until idle) once more, never two runs at a time; `settle(ms)` lets a read wait,
- * bounded, until the work has caught up, so an agent's search sees the message it just added.
+ * A single background worker for the embedded profile, shared by the HTTP server and the MCP
+ * server: `kick()` after a publish runs the work (the pipeline until idle) once more, never two
+ * runs at a time, so requests never wait for it; `settle(ms)` lets a read wait, bounded, until the
+ * work has caught up, so an agent's search sees the message it just added.
  */
 
 export interface BackgroundLoop {
