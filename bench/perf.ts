@@ -66,12 +66,15 @@ const dataDir = (prefix: string): string => {
 };
 const rssByPhase: Record<string, number> = {};
 const cpuByPhase: Record<string, number> = {};
-/** Memories the store held during each phase (the RSS target is set at 100k memories). */
+/** At most how many memories the store held during each phase (the RSS target is set at 100k memories). */
 const memoriesByPhase: Record<string, number> = {};
 let peakRssMb = 0;
 
-/** Runs one phase in a fresh process (bench/perf/phase-process.ts) and returns its figures; `memories`: the store's size meanwhile. */
-async function inProcess<T>(job: PhaseJob, memories: number): Promise<T> {
+/**
+ * Runs one phase in a fresh process (bench/perf/phase-process.ts) and returns its figures;
+ * `memories`: at most how many memories its store held, or how to tell from its figures.
+ */
+async function inProcess<T>(job: PhaseJob, memories: number | ((result: T) => number)): Promise<T> {
   const child = fork(fileURLToPath(new URL('./perf/phase-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
   const reply = await new Promise<PhaseReply>((resolve, reject) => {
     let answer: PhaseReply | null = null;
@@ -80,14 +83,16 @@ async function inProcess<T>(job: PhaseJob, memories: number): Promise<T> {
     child.once('exit', (code, signal) => (answer ? resolve(answer) : reject(new Error(`the ${job.phase} process ended (${signal ?? `exit ${code}`}) without an answer`))));
     child.send(job);
   });
+  if (reply.error !== undefined) throw new Error(`the ${job.phase} phase failed: ${reply.error}`);
+  const result = reply.result as T;
+  const held = typeof memories === 'number' ? memories : memories(result);
   for (const [k, v] of Object.entries(reply.rss)) {
     rssByPhase[k] = Math.max(rssByPhase[k] ?? 0, v);
-    memoriesByPhase[k] = Math.max(memoriesByPhase[k] ?? 0, memories);
+    memoriesByPhase[k] = Math.max(memoriesByPhase[k] ?? 0, held);
   }
   for (const [k, v] of Object.entries(reply.cpu)) cpuByPhase[k] = Math.round(((cpuByPhase[k] ?? 0) + v) * 100) / 100;
   peakRssMb = Math.max(peakRssMb, reply.peakMb);
-  if (reply.error !== undefined) throw new Error(`the ${job.phase} phase failed: ${reply.error}`);
-  return reply.result as T;
+  return result;
 }
 
 let ingest: PerfFigures['ingest'] = null;
@@ -98,13 +103,14 @@ let rebuildAtTarget: PerfFigures['rebuild'] = null;
 
 try {
   if (has('ingest')) {
-    // Its store holds what a few users' conversations make, far below 100k memories.
-    ingest = await inProcess<IngestResult>({ phase: 'ingest', dataDir: dataDir('engram-perf-ingest-'), users: scale.users, messages: scale.messages }, 0);
+    // Its store holds at most one memory per memory event it produced.
+    ingest = await inProcess<IngestResult>({ phase: 'ingest', dataDir: dataDir('engram-perf-ingest-'), users: scale.users, messages: scale.messages }, (r) => r.memoryEvents);
   }
 
   if (has('search')) {
     const dir = dataDir('engram-perf-search-');
     const name = 'Maya';
+    // The pool fills the embedding cache only: no memories yet.
     await inProcess({ phase: 'pool', dataDir: dir, pool: scale.pool, name }, 0);
     let held = 0;
     // Each search phase asks its own questions: a question asked before would find its vector in
@@ -132,14 +138,14 @@ try {
     const big = await searchIn(label(large), [one], 1, true);
     search['100k'] = { memories: large, label: `1 user × ${label(large)}`, ms: big.ms, queries: scale.queries, denseRecall: big.denseRecall ?? null };
     // A rebuild at the size the memory target is set at; the whole store is rebuilt at the end.
-    if (has('rebuild')) rebuildAtTarget = await rebuildNow(`of one user`);
+    if (has('rebuild')) rebuildAtTarget = await rebuildNow('of one user');
     const tenants = Array.from({ length: scale.tenants }, (_, t) => scopeOf(`tenant${t}`, 'maya'));
     const tenantsLabel = `${scale.tenants} tenants × ${label(scale.perTenant)}`;
     await fill(tenants.map((s) => [s, 0, scale.perTenant] as const), tenantsLabel);
     search.tenants = { memories: scale.tenants * scale.perTenant, label: tenantsLabel, ms: (await searchIn('tenants', tenants, 2, false)).ms, queries: scale.queries };
     project = { events: projectEvents, seconds: projectSeconds };
 
-    if (has('rebuild')) rebuild = await rebuildNow(`of the whole store`);
+    if (has('rebuild')) rebuild = await rebuildNow('of the whole store');
   }
 } finally {
   if (!opts.keep) for (const d of dirs) removeDir(d);

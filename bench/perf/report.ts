@@ -48,7 +48,7 @@ export interface PerfFigures {
   readonly rebuildAtTarget?: RebuildFigures | null;
   /** Peak RSS (MB) of each phase, and of the whole process. */
   readonly rssByPhase: Readonly<Record<string, number>>;
-  /** Memories the store held during each phase (phases missing here count as above the target's size). */
+  /** At most how many memories the store held during each phase (phases missing here count as above the target's size). */
   readonly memoriesByPhase?: Readonly<Record<string, number>>;
   /** CPU seconds of each phase (all threads). */
   readonly cpuByPhase?: Readonly<Record<string, number>>;
@@ -167,7 +167,7 @@ export function perfRows(f: PerfFigures): TableRow[] {
   for (const [phase, mb] of Object.entries(f.rssByPhase)) {
     const cpu = f.cpuByPhase?.[phase];
     const held = f.memoriesByPhase?.[phase];
-    row(`peak RSS, ${phase}${held === undefined ? '' : ` (store: ${held} memories)`}, MB${cpu === undefined ? '' : ` (CPU ${cpu} s)`}`, String(mb));
+    row(`peak RSS, ${phase}${held === undefined ? '' : ` (store: ≤ ${held} memories)`}, MB${cpu === undefined ? '' : ` (CPU ${cpu} s)`}`, String(mb));
   }
   const atTarget = peakRssAtTarget(f);
   if (atTarget !== null) {
