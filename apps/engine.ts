@@ -23,7 +23,6 @@ import type { RecordSealer } from '../streams/record-sealer.js';
 import { accessRecorder, forgettingOf, guardOf, sealerOf } from './composition.js';
 import { GraphProjection } from '../streams/projectors/graph-projection.js';
 import { GraphWorkerClient } from '../infra/embedded/graph-worker-client.js';
-import { startWalCheckpointer } from '../infra/embedded/wal-checkpointer.js';
 import { ProjectorRunner } from '../streams/projectors/projector-runner.js';
 import { StoreProjection } from '../streams/projectors/store-projection.js';
 import { VectorProjection } from '../streams/projectors/vector-projection.js';
@@ -387,31 +386,26 @@ export class Engine implements MemoryService {
           ...this.projectors.projections.filter((p) => p.name !== 'memory-graph'),
         ];
         let done = 0;
-        // memory.db's automatic checkpoints are off (the resets' and the load's commits would each
-        // copy the log into the file): another thread copies it meanwhile, and memory.db
-        // checkpoints once at the end, while the worker's graph checkpoints once as it closes.
+        // memory.db writes each page once while it loads (a rollback journal instead of the WAL,
+        // or the WAL copied by another thread meanwhile: MemoryDb.bulkWrites), while the worker's
+        // graph checkpoints once as it closes.
         await this.ports.memoryDb.bulkWrites(async () => {
-          const copier = startWalCheckpointer(this.ports.memoryDb.path);
-          try {
-            // Side by side: the graph empties itself in its process while this thread empties memory.db,
-            // whose freed pages are not zeroed now: the load reuses them (zeroing each as it takes it),
-            // and the rest are zeroed at the end (or at the next open, after a failure).
-            await this.ports.memoryDb.deferPurge(() => Promise.all(projections.map((p) => p.reset())));
-            // The store's table and the index are empty now: their writes need not look rows up until the end.
-            this.ports.store.beginRebuild();
-            this.ports.vectors.beginRebuild();
-            const total = await this.projectors.lag(projections);
-            for (;;) {
-              // REPLAY_FETCH records per transaction (see there): fewer transactions than live catch-up, same result.
-              const n = await this.projectors.catchUp(undefined, REPLAY_FETCH, projections);
-              if (n === 0) break;
-              done += n;
-              onProgress?.(done, total);
-            }
-            this.ports.memoryDb.purgeFreePages();
-          } finally {
-            await copier.stop();
+          // Side by side: the graph empties itself in its process while this thread empties memory.db,
+          // whose freed pages are not zeroed now: the load reuses them (zeroing each as it takes it),
+          // and the rest are zeroed at the end (or at the next open, after a failure).
+          await this.ports.memoryDb.deferPurge(() => Promise.all(projections.map((p) => p.reset())));
+          // The store's table and the index are empty now: their writes need not look rows up until the end.
+          this.ports.store.beginRebuild();
+          this.ports.vectors.beginRebuild();
+          const total = await this.projectors.lag(projections);
+          for (;;) {
+            // REPLAY_FETCH records per transaction (see there): fewer transactions than live catch-up, same result.
+            const n = await this.projectors.catchUp(undefined, REPLAY_FETCH, projections);
+            if (n === 0) break;
+            done += n;
+            onProgress?.(done, total);
           }
+          this.ports.memoryDb.purgeFreePages();
           closing = graph.close();
           // Awaited below, after memory.db's checkpoint; a failure must not count as unhandled meanwhile.
           closing.catch(() => undefined);

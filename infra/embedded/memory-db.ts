@@ -10,6 +10,7 @@ import type { CheckpointStore } from '../../core/ports.js';
 import { guardSqlite, openDatabase, sqliteError } from '../sqlite/open.js';
 import type { Db } from '../sqlite/open.js';
 import { ftsTags } from './fts-query.js';
+import { startWalCheckpointer } from './wal-checkpointer.js';
 
 /** Bumped whenever the DDL below changes incompatibly; older files are migrated on open. */
 export const MEMORY_DB_SCHEMA_VERSION = 4;
@@ -25,8 +26,13 @@ export interface MemoryDb {
   readonly dimensions: number;
   readonly checkpoints: SqliteCheckpointStore;
   /**
-   * Runs a bulk load (a rebuild) with WAL auto-checkpoints off, then checkpoints once: copying
-   * pages back into the file after every thousand pages costs more than the writes themselves.
+   * Runs a bulk load (a rebuild) so that each page is written once. When no other connection is
+   * reading the file, it switches to a rollback journal for the load (the WAL writes every page twice:
+   * into the log, then into the file; a rollback journal keeps only the prior content of pages
+   * that held data, and a rebuild mostly fills free pages) and back to WAL after it. Otherwise
+   * (another connection reading) the WAL stays, with automatic checkpoints off, a thread copying
+   * it into the file meanwhile (wal-checkpointer.ts) and one checkpoint at the end. Either way a
+   * crash leaves the last committed transaction.
    */
   bulkWrites<T>(fn: () => Promise<T>): Promise<T>;
   /**
@@ -79,11 +85,20 @@ export function openMemoryDb(path: string, dimensions: number): MemoryDb {
     dimensions,
     checkpoints,
     async bulkWrites<T>(fn: () => Promise<T>): Promise<T> {
+      if (guardSqlite(path, () => leaveWal(db))) {
+        try {
+          return await fn();
+        } finally {
+          if (db.open) guardSqlite(path, () => db.pragma('journal_mode = WAL'));
+        }
+      }
       const previous = db.pragma('wal_autocheckpoint', { simple: true }) as number;
       db.pragma('wal_autocheckpoint = 0');
+      const copier = startWalCheckpointer(path);
       try {
         return await fn();
       } finally {
+        await copier.stop();
         db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(previous))}`);
         if (db.open) guardSqlite(path, () => db.pragma('wal_checkpoint(TRUNCATE)'));
       }
@@ -104,6 +119,23 @@ export function openMemoryDb(path: string, dimensions: number): MemoryDb {
       if (db.open) db.close();
     },
   };
+}
+
+/**
+ * Switches the file to a rollback journal, if no other connection is reading it (leaving WAL
+ * mode needs that); true when it did. Tried once, without waiting: a reader means the WAL stays.
+ */
+function leaveWal(db: Db): boolean {
+  const timeout = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma('busy_timeout = 0');
+  try {
+    return db.pragma('journal_mode = DELETE', { simple: true }) === 'delete';
+  } catch (err) {
+    if (/^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? '')) return false;
+    throw err;
+  } finally {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(timeout))}`);
+  }
 }
 
 /** The mark of a file whose free pages may hold old content (engram_meta). */

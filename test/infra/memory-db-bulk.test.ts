@@ -1,42 +1,110 @@
-/** memory.db bulk writes: auto-checkpoints off while a rebuild writes, one checkpoint after, even on failure. */
+/**
+ * memory.db bulk writes (a rebuild): with the only connection, a rollback journal for the load
+ * and WAL again after it, even when the load fails; with another connection open, the WAL with
+ * auto-checkpoints off and one checkpoint after; and after a crash in the middle of the load, the
+ * file as its last commit left it.
+ */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import test from 'ava';
 import { openMemoryDb } from '../../infra/embedded/memory-db.js';
 import { SqliteVectorIndex } from '../../infra/embedded/vector-index.js';
 import { vectorDocFixture as doc } from '../helpers/fixtures.js';
 
-test('bulkWrites turns WAL auto-checkpoints off inside, restores them and empties the WAL after, even when it fails', async (t) => {
+const scope = { tenantId: 't', userId: 'u' };
+const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'bulk-crash-child.ts');
+
+/** A fresh memory.db in a temp dir, closed and removed after `fn`. */
+async function withMemoryDb(fn: (file: string, mdb: ReturnType<typeof openMemoryDb>) => Promise<void>): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
   const file = path.join(dir, 'memory.db');
   const mdb = openMemoryDb(file, 4);
   try {
-    const autocheckpoint = (): number => mdb.db.pragma('wal_autocheckpoint', { simple: true }) as number;
-    const before = autocheckpoint();
-    t.true(before > 0);
+    await fn(file, mdb);
+  } finally {
+    mdb.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('with no other reader, bulkWrites loads under a rollback journal and returns to WAL after, even when it fails', async (t) => {
+  await withMemoryDb(async (file, mdb) => {
+    const mode = (): string => String(mdb.db.pragma('journal_mode', { simple: true }));
     const index = new SqliteVectorIndex(mdb);
+    t.is(mode(), 'wal');
     const written = await mdb.bulkWrites(async () => {
-      t.is(autocheckpoint(), 0);
-      for (let i = 0; i < 50; i++) await index.upsert({ tenantId: 't', userId: 'u' }, [doc(`m${i}`, `memory ${i} `.repeat(40), [1, i, 0, 0])]);
-      t.true(fs.statSync(`${file}-wal`).size > 0);
+      t.is(mode(), 'delete');
+      for (let i = 0; i < 50; i++) await index.upsert(scope, [doc(`m${i}`, `memory ${i} `.repeat(40), [1, i, 0, 0])]);
+      // Every page went into the file itself: there is no log to copy back.
+      t.false(fs.existsSync(`${file}-wal`));
       return 50;
     });
     t.is(written, 50);
-    t.is(autocheckpoint(), before);
-    t.is(fs.statSync(`${file}-wal`).size, 0);
+    t.is(mode(), 'wal');
     await t.throwsAsync(
       mdb.bulkWrites(async () => {
-        await index.upsert({ tenantId: 't', userId: 'u' }, [doc('late', 'late', [0, 1, 0, 0])]);
+        await index.upsert(scope, [doc('late', 'late', [0, 1, 0, 0])]);
         throw new Error('the rebuild failed');
       }),
       { message: 'the rebuild failed' },
     );
-    t.is(autocheckpoint(), before);
-    t.is(fs.statSync(`${file}-wal`).size, 0);
-    t.is(await index.count({ tenantId: 't', userId: 'u' }), 51);
+    t.is(mode(), 'wal');
+    t.is(await index.count(scope), 51);
+  });
+});
+
+test('with another connection reading, bulkWrites keeps the WAL: auto-checkpoints off inside, restored and the WAL emptied after', async (t) => {
+  await withMemoryDb(async (file, mdb) => {
+    const other = new Database(file);
+    try {
+      const autocheckpoint = (): number => mdb.db.pragma('wal_autocheckpoint', { simple: true }) as number;
+      const before = autocheckpoint();
+      t.true(before > 0);
+      const index = new SqliteVectorIndex(mdb);
+      // A read transaction in progress: leaving WAL mode would have to wait for it.
+      other.exec('BEGIN');
+      other.prepare('SELECT count(*) FROM vec_docs').get();
+      await mdb.bulkWrites(async () => {
+        t.is(mdb.db.pragma('journal_mode', { simple: true }), 'wal');
+        other.exec('COMMIT');
+        t.is(autocheckpoint(), 0);
+        for (let i = 0; i < 50; i++) await index.upsert(scope, [doc(`m${i}`, `memory ${i} `.repeat(40), [1, i, 0, 0])]);
+        t.true(fs.statSync(`${file}-wal`).size > 0);
+      });
+      t.is(autocheckpoint(), before);
+      t.is(fs.statSync(`${file}-wal`).size, 0);
+      t.is(mdb.db.pragma('busy_timeout', { simple: true }), 5000);
+      // The other connection reads what the load wrote.
+      t.is((other.prepare('SELECT count(*) AS n FROM vec_docs').get() as { n: number }).n, 50);
+    } finally {
+      other.close();
+    }
+  });
+});
+
+test('a crash in the middle of a bulk load leaves the file as its last commit left it, in WAL mode again on open', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engram-'));
+  const file = path.join(dir, 'memory.db');
+  try {
+    const child = spawnSync(process.execPath, ['--import=tsx', CHILD, file], { encoding: 'utf8' });
+    t.is(child.signal, 'SIGKILL', child.stderr);
+    t.regex(child.stdout, /mode delete/);
+    // The crash left the rollback journal behind: opening rolls the unfinished transaction back.
+    t.true(fs.existsSync(`${file}-journal`));
+    const mdb = openMemoryDb(file, 4);
+    try {
+      t.is(mdb.db.pragma('integrity_check', { simple: true }), 'ok');
+      t.is(mdb.db.pragma('journal_mode', { simple: true }), 'wal');
+      t.is(await new SqliteVectorIndex(mdb).count(scope), 40);
+      t.is((mdb.db.prepare("SELECT count(*) AS n FROM engram_meta WHERE key LIKE 'lost%'").get() as { n: number }).n, 0);
+    } finally {
+      mdb.close();
+    }
   } finally {
-    mdb.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
