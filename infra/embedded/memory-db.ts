@@ -89,7 +89,12 @@ export function openMemoryDb(path: string, dimensions: number): MemoryDb {
         try {
           return await fn();
         } finally {
-          if (db.open) guardSqlite(path, () => db.pragma('journal_mode = WAL'));
+          try {
+            if (db.open) db.pragma('journal_mode = WAL');
+          } catch {
+            // A reader held on past the busy timeout: the file stays whole under its rollback
+            // journal, and the next open sets WAL again; the load's own outcome is what counts.
+          }
         }
       }
       const previous = db.pragma('wal_autocheckpoint', { simple: true }) as number;

@@ -108,3 +108,33 @@ test('a crash in the middle of a bulk load leaves the file as its last commit le
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a reader holding on when the load ends leaves the file under its rollback journal, whole, until the next open sets WAL again', async (t) => {
+  await withMemoryDb(async (file, mdb) => {
+    const index = new SqliteVectorIndex(mdb);
+    const other = new Database(file);
+    try {
+      const written = await mdb.bulkWrites(async () => {
+        await index.upsert(scope, [doc('m1', 'one memory', [1, 0, 0, 0])]);
+        // A read transaction begun under the rollback journal holds its lock past the end of the load.
+        other.exec('BEGIN');
+        other.prepare('SELECT count(*) FROM vec_docs').get();
+        return 1;
+      });
+      t.is(written, 1);
+      t.is(mdb.db.pragma('journal_mode', { simple: true }), 'delete');
+      other.exec('COMMIT');
+    } finally {
+      other.close();
+    }
+    mdb.close();
+    const again = openMemoryDb(file, 4);
+    try {
+      t.is(again.db.pragma('journal_mode', { simple: true }), 'wal');
+      t.is(again.db.pragma('integrity_check', { simple: true }), 'ok');
+      t.is(await new SqliteVectorIndex(again).count(scope), 1);
+    } finally {
+      again.close();
+    }
+  });
+});
