@@ -166,11 +166,18 @@ export async function retrieve(
   // A zero vector (similar to nothing) has no KNN to count by: historySize probes it instead.
   const size = !mayGrow ? null : counted !== null && vector.some((x) => x !== 0) ? await counted : await historySize(deps.vectors, scope, vector, tuning.smallHistory + 1, filter);
   if (size !== null && size <= tuning.smallHistory) depth = tuning.smallHistory;
+  // Each granularity's new candidates are read as soon as its dense list arrives: this thread
+  // would otherwise wait while the other granularities' lists are rescored (in the rescoring thread).
+  const requested = new Set(known.keys());
   const lists = new Map<Granularity, GranularityLists>(
     await Promise.all(
       granularities.map(async (g): Promise<[Granularity, GranularityLists]> => {
         const dense = on('dense') ? await deps.vectors.searchDense(scope, vector, depth, { ...filter, granularities: [g] }) : [];
-        return [g, { dense, keyword: (keywordLists.get(g) ?? []).slice(0, depth) }];
+        const keyword = (keywordLists.get(g) ?? []).slice(0, depth);
+        const missing = [...new Set([...dense, ...keyword].map((hit) => hit.id))].filter((id) => !requested.has(id));
+        for (const id of missing) requested.add(id);
+        for (const s of missing.length > 0 ? await deps.store.getMany(scope, missing) : []) known.set(s.memory.id, s);
+        return [g, { dense, keyword }];
       }),
     ),
   );
@@ -178,8 +185,6 @@ export async function retrieve(
   const ids = new Set<string>();
   for (const l of lists.values()) for (const hit of [...l.dense, ...l.keyword]) ids.add(hit.id);
   if (ids.size === 0) return [];
-  const missing = [...ids].filter((id) => !known.has(id));
-  for (const s of missing.length > 0 ? await deps.store.getMany(scope, missing) : []) known.set(s.memory.id, s);
   // In the order of the lists (as one read of every id gives them).
   const states = [...ids].flatMap((id) => {
     const s = known.get(id);
