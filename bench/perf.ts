@@ -22,6 +22,7 @@ import { scopeOf, type Scope } from '../core/scope.js';
 import { removeDir, tempDir } from '../test/helpers/engine.js';
 import type { PhaseJob, PhaseReply } from './perf/phase-process.js';
 import type { IngestResult } from './perf/phases.js';
+import { hostProbeMs } from './perf/host-probe.js';
 import { perfJson, perfRows, type PerfFigures } from './perf/report.js';
 import type { Percentiles } from './perf/stats.js';
 import { questions } from './perf/texts.js';
@@ -95,6 +96,8 @@ async function inProcess<T>(job: PhaseJob, memories: number | ((result: T) => nu
   return result;
 }
 
+// The host's speed before the phases (and after them, below): the same code's figures move with it.
+const probeBefore = hostProbeMs();
 let ingest: PerfFigures['ingest'] = null;
 const search: Record<string, PerfFigures['search'][string]> = {};
 let project: PerfFigures['project'] = null;
@@ -162,6 +165,7 @@ const figures: PerfFigures = {
   memoriesByPhase,
   cpuByPhase,
   peakRssMb,
+  hostProbeMs: { before: probeBefore, after: hostProbeMs() },
 };
 console.table(perfRows(figures));
 if (opts.json) writeFileSync(opts.json, `${JSON.stringify(perfJson(figures), null, 2)}\n`);

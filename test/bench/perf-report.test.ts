@@ -1,4 +1,5 @@
 import test from 'ava';
+import { hostProbeMs } from '../../bench/perf/host-probe.js';
 import { perfJson, perfRows, type PerfFigures } from '../../bench/perf/report.js';
 
 const figures: PerfFigures = {
@@ -65,4 +66,17 @@ test('the memory target is judged on the phases at up to 100k memories, and the 
   t.is(j.peak_rss_mb_at_100k_memories, 950);
   t.is(j.rebuild_eps, 10_000);
   t.deepEqual(j.rebuild_at_100k_memories, { events: 150_000, seconds: 15, eps: 10_000, model_calls: 0 });
+});
+
+test('the host probe is shown and written when measured, and absent otherwise', (t) => {
+  const probed: PerfFigures = { ...figures, hostProbeMs: { before: 301.2, after: 488.9 } };
+  t.deepEqual(perfJson(probed).host_probe_ms, { before: 301.2, after: 488.9 });
+  t.is(perfRows(probed).find((r) => r.measure.startsWith('host probe'))?.value, '301.2 / 488.9');
+  t.is(perfJson(figures).host_probe_ms, null);
+  t.false(perfRows(figures).some((r) => r.measure.startsWith('host probe')));
+});
+
+test('the host probe times its fixed work in positive milliseconds', (t) => {
+  const ms = hostProbeMs();
+  t.true(Number.isFinite(ms) && ms > 0);
 });
