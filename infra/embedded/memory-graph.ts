@@ -67,6 +67,11 @@ export function ladybugError(cause: unknown, path: string): Error {
   return new StorageError(`graph database ${path}: ${message}`, { cause, details: { path } });
 }
 
+/** A Cypher string literal (LadybugDB escapes with backslashes; a doubled quote is a syntax error). */
+export function cypherString(v: string): string {
+  return `'${v.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}
+
 /** Plain JS value of a result cell: INT64 beyond 2^53 would come back as bigint. */
 function plain(v: LbugValue): unknown {
   return typeof v === 'bigint' ? Number(v) : v;
@@ -192,11 +197,11 @@ export class LadybugMemoryGraph extends CypherMemoryGraph {
       const exported = join(dir, `.compact-${process.pid}-${Date.now()}`);
       try {
         await this.raw('CHECKPOINT');
-        await this.raw(`EXPORT DATABASE '${exported.replace(/'/g, "''")}'`);
+        await this.raw(`EXPORT DATABASE ${cypherString(exported)}`);
         await this.release();
         for (const f of readdirSync(dir)) if (f.startsWith(GRAPH_FILE)) rmSync(join(dir, f), { recursive: true, force: true });
         await this.reopen();
-        await this.raw(`IMPORT DATABASE '${exported.replace(/'/g, "''")}'`);
+        await this.raw(`IMPORT DATABASE ${cypherString(exported)}`);
         await this.raw('CHECKPOINT');
       } catch (cause) {
         throw cause instanceof EngramError ? cause : ladybugError(cause, this.path);

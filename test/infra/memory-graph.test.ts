@@ -392,3 +392,20 @@ test('concurrent calls on one graph are serialised into separate transactions', 
   t.deepEqual((await graph.entities(A, 1))[0], { name: 'Shared', mentions: 12 });
   t.is((await graph.related(A, ['c0'], 100)).length, 11);
 });
+
+test("compaction works in a directory whose path holds a quote (Cypher string literal)", async (t) => {
+  const root = tempDir();
+  // Not a backslash: LadybugDB's own IMPORT script (0.19) does not escape one.
+  const dir = path.join(root, "it's a dir");
+  try {
+    const graph = await LadybugMemoryGraph.open(dir);
+    await graph.upsertMemory(A, mem('m1', ['Paris']));
+    await graph.upsertMemory(A, mem('m2', ['Oslo']));
+    await graph.removeMemory(A, 'm2');
+    await graph.compact();
+    t.deepEqual((await graph.entities(A, 10)).map((e) => e.name), ['Paris']);
+    await graph.close();
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
