@@ -96,24 +96,29 @@ export function openMemoryDb(path: string, dimensions: number): MemoryDb {
     async bulkWrites<T>(fn: () => Promise<T>): Promise<T> {
       if (guardSqlite(path, () => leaveWal(db))) {
         const synchronous = db.pragma('synchronous', { simple: true }) as number;
-        markUnsyncedLoad(path);
-        db.pragma('synchronous = OFF');
         try {
+          markUnsyncedLoad(path);
+          db.pragma('synchronous = OFF');
           return await fn();
         } finally {
-          if (db.open) {
-            db.pragma(`synchronous = ${Math.max(1, Math.floor(synchronous))}`);
-            // Every write of the load to the disk (fsync takes the whole file, whichever handle asks),
-            // and the removal of its last journal; then the marker can go.
-            syncFile(path);
-            syncDir(dirname(path));
-            unmarkUnsyncedLoad(path);
-          }
           try {
-            if (db.open) db.pragma('journal_mode = WAL');
-          } catch {
-            // A reader held on past the busy timeout: the file stays whole under its rollback
-            // journal, and the next open sets WAL again; the load's own outcome is what counts.
+            if (db.open) {
+              db.pragma(`synchronous = ${Math.max(1, Math.floor(synchronous))}`);
+              // Every write of the load to the disk (fsync takes the whole file, whichever handle
+              // asks), and the removal of its last journal; then the marker can go.
+              onMarker(path, 'sync', () => {
+                syncFile(path);
+                syncDir(dirname(path));
+              });
+              unmarkUnsyncedLoad(path);
+            }
+          } finally {
+            try {
+              if (db.open) db.pragma('journal_mode = WAL');
+            } catch {
+              // A reader held on past the busy timeout: the file stays whole under its rollback
+              // journal, and the next open sets WAL again; the load's own outcome is what counts.
+            }
           }
         }
       }
@@ -196,23 +201,37 @@ function syncDir(dir: string): void {
   }
 }
 
+/** Runs a file operation on the marker; a failure (full disk, read-only directory) becomes a DataDirError. */
+function onMarker<T>(marker: string, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (cause) {
+    throw new DataDirError(`cannot ${what} ${marker}: ${(cause as Error).message}`, { cause, details: { path: marker } });
+  }
+}
+
 /** Writes and syncs the marker of an unsynced load, holding this boot's id. */
 function markUnsyncedLoad(path: string): void {
   const marker = `${path}${UNSYNCED_LOAD}`;
-  const fd = openSync(marker, 'w');
-  try {
-    writeSync(fd, bootId() ?? '');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  syncDir(dirname(marker));
+  onMarker(marker, 'write', () => {
+    const fd = openSync(marker, 'w');
+    try {
+      writeSync(fd, bootId() ?? '');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    syncDir(dirname(marker));
+  });
 }
 
 /** Removes the marker once the load is durable. */
 function unmarkUnsyncedLoad(path: string): void {
-  rmSync(`${path}${UNSYNCED_LOAD}`, { force: true });
-  syncDir(dirname(path));
+  const marker = `${path}${UNSYNCED_LOAD}`;
+  onMarker(marker, 'remove', () => {
+    rmSync(marker, { force: true });
+    syncDir(dirname(path));
+  });
 }
 
 /**
@@ -225,7 +244,7 @@ function unmarkUnsyncedLoad(path: string): void {
 function recoverUnsyncedLoad(db: Db, path: string): void {
   const marker = `${path}${UNSYNCED_LOAD}`;
   if (!existsSync(marker)) return;
-  const boot = readFileSync(marker, 'utf8');
+  const boot = onMarker(marker, 'read', () => readFileSync(marker, 'utf8'));
   const current = bootId();
   const restarted = boot === '' || current === null || boot !== current;
   if (restarted) {
