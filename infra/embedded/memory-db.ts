@@ -171,8 +171,10 @@ function leaveWal(db: Db): boolean {
 /** The marker file of a load writing `memory.db` without syncing, beside it (see `bulkWrites`). */
 export const UNSYNCED_LOAD = '.unsynced-load';
 
-
-/** This boot of the machine (Linux); null where unknown. A process crash keeps it, a reboot changes it. */
+/**
+ * This boot of the machine (Linux); null where unknown, which `recoverUnsyncedLoad` takes for a
+ * restart. A process crash keeps it, a reboot changes it.
+ */
 function bootId(): string | null {
   try {
     return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
