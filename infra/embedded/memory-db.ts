@@ -107,8 +107,8 @@ export function openMemoryDb(path: string, dimensions: number): MemoryDb {
               // Every write of the load to the disk (fsync takes the whole file, whichever handle
               // asks), and the removal of its last journal; then the marker can go.
               onMarker(path, 'sync', () => {
-                syncFile(path);
-                syncDir(dirname(path));
+                syncPath(path);
+                syncPath(dirname(path));
               });
               unmarkUnsyncedLoad(path);
             }
@@ -183,19 +183,9 @@ function bootId(): string | null {
   }
 }
 
-/** Syncs a file's data to the disk. */
-function syncFile(path: string): void {
+/** Syncs a file's data, or a directory's entries (a created or removed file), to the disk. */
+function syncPath(path: string): void {
   const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Syncs a directory's entries (a created or removed file). */
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
   } finally {
@@ -223,7 +213,7 @@ function markUnsyncedLoad(path: string): void {
     } finally {
       closeSync(fd);
     }
-    syncDir(dirname(marker));
+    syncPath(dirname(marker));
   });
 }
 
@@ -232,7 +222,7 @@ function unmarkUnsyncedLoad(path: string): void {
   const marker = `${path}${UNSYNCED_LOAD}`;
   onMarker(marker, 'remove', () => {
     rmSync(marker, { force: true });
-    syncDir(dirname(path));
+    syncPath(dirname(path));
   });
 }
 
