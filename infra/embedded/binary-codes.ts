@@ -1,9 +1,9 @@
 /**
  * Binary codes for a fast first pass of dense search: one sign bit per dimension (the layout of
  * sqlite-vec's `vec_quantize_binary`, bit j of byte j/8 set when x_j > 0) and the Hamming distance
- * between codes. Ranking by Hamming distance and rescoring the best few times k exactly keeps
- * about 97-99 % of the exact top k (measured on the offline encoder's vectors, docs/performance.md)
- * at a fraction of the cost of a full cosine scan.
+ * between codes. The nearest codes by Hamming distance are re-ranked by 8-bit vectors
+ * (int8-simd.ts) and the best few rescored exactly: about 96 % of the exact top 40 of a 100k
+ * history (the offline encoder's vectors, docs/performance.md) at a fraction of a full scan's cost.
  */
 
 import type { HammingScan } from './hamming-simd.js';
@@ -83,38 +83,4 @@ export function nearestCodes(scan: HammingScan, count: number, k: number, accept
   }
   slots.sort((a, b) => (distances[a] as number) - (distances[b] as number) || a - b);
   return slots.slice(0, k).map((slot) => ({ slot, distance: distances[slot] as number }));
-}
-
-/**
- * An asymmetric similarity between a float query and sign codes: Σ_j q_j · (±1), the query's dot
- * product with the code's ±1 vector. Far closer to the cosine ranking than Hamming distance
- * (which also binarises the query), and cheap through a table per code byte (256 partial sums for
- * each of its 8 dimensions): 4 lookups per 32-bit word. Higher is more similar.
- */
-export function asymmetricScorer(query: ArrayLike<number>, words: number): (codes: Uint32Array, slot: number) => number {
-  const bytes = words * 4;
-  const table = new Float64Array(bytes * 256);
-  for (let b = 0; b < bytes; b++) {
-    const q = (k: number): number => (8 * b + k < query.length ? (query[8 * b + k] as number) : 0);
-    let base = 0;
-    for (let k = 0; k < 8; k++) base -= q(k);
-    const row = b * 256;
-    table[row] = base;
-    // Each value adds twice its lowest set bit's weight to the value without that bit.
-    for (let v = 1; v < 256; v++) table[row + v] = (table[row + (v & (v - 1))] as number) + 2 * q(31 - Math.clz32(v & -v));
-  }
-  return (codes, slot) => {
-    let s = 0;
-    const base = slot * words;
-    for (let w = 0; w < words; w++) {
-      const x = codes[base + w] as number;
-      const row = w * 1024;
-      s +=
-        (table[row + (x & 0xff)] as number) +
-        (table[row + 256 + ((x >>> 8) & 0xff)] as number) +
-        (table[row + 512 + ((x >>> 16) & 0xff)] as number) +
-        (table[row + 768 + (x >>> 24)] as number);
-    }
-    return s;
-  };
 }

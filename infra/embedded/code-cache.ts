@@ -1,14 +1,17 @@
 /**
  * An in-memory copy of the vector index's binary codes and filter metadata, per scope and
- * granularity, for the first pass of dense search over large histories (binary-codes.ts). It is a
- * cache of `vec_docs`: loaded from it, kept current by the index's own writes after they commit,
- * and reloaded when `vec_scope_versions` shows another connection changed the scope.
+ * granularity, for the first pass of dense search over large histories (binary-codes.ts), and for
+ * large scopes their vectors at 8 bits per dimension (int8-simd.ts), which rank the Hamming pass's
+ * candidates before the exact rescoring. It is a cache of `vec_docs` and `vec_vectors`: loaded from
+ * them, kept current by the index's own writes after they commit, and reloaded when
+ * `vec_scope_versions` shows another connection changed the scope.
  */
 import type { Granularity, MemoryKind, MemoryStatus } from '../../core/model.js';
 import { GRANULARITIES, MEMORY_KINDS, MEMORY_STATUSES } from '../../core/model.js';
 import type { SearchFilter } from '../../core/ports.js';
-import { asymmetricScorer, codeFromBytes, codeWords, nearestCodes, signCode } from './binary-codes.js';
+import { codeFromBytes, codeWords, nearestCodes, signCode } from './binary-codes.js';
 import { PackedCodes } from './hamming-simd.js';
+import { PackedInt8Vectors } from './int8-simd.js';
 
 /** What a code carries besides its bits: the columns searches filter on (open-ended times as FAR_FUTURE). */
 export interface CodeMeta {
@@ -32,6 +35,8 @@ export interface CodeRow {
   readonly recorded_at: number;
   readonly superseded_at: number;
   readonly code: Uint8Array | null;
+  /** The float32 embedding (`vec_vectors`), read only for a copy that holds 8-bit vectors. */
+  readonly embedding?: Uint8Array | null;
 }
 
 /** A filter compiled to a per-slot test (status, kind and time; granularity picks partitions). */
@@ -57,9 +62,12 @@ class CodePartition {
   /** validFrom, validTo, recordedAt, supersededAt per slot. */
   private times: Float64Array;
   private readonly slotOf = new Map<number, number>();
+  /** The documents' vectors at 8 bits per dimension, when this copy holds them. */
+  private readonly fine: PackedInt8Vectors | null;
 
-  constructor(dimensions: number) {
+  constructor(dimensions: number, fine: boolean) {
     this.packed = new PackedCodes(dimensions, 64);
+    this.fine = fine ? new PackedInt8Vectors(dimensions, 64) : null;
     this.stride = this.packed.strideWords;
     this.docIds = new Float64Array(64);
     this.status = new Uint8Array(64);
@@ -67,13 +75,14 @@ class CodePartition {
     this.times = new Float64Array(64 * 4);
   }
 
-  /** Words per slot (the code's words padded to whole SIMD lanes). */
-  get strideWords(): number {
-    return this.stride;
+  /** Bytes held (the typed arrays; the slot map's entries at about 40 bytes each). */
+  get bytes(): number {
+    const perSlot = 8 + 1 + 1 + 32;
+    return this.packed.codes.byteLength + this.docIds.length * perSlot + this.slotOf.size * 40 + (this.fine?.bytes ?? 0);
   }
 
-  /** Inserts or replaces a document's code and metadata. */
-  put(docId: number, code: Uint32Array, meta: CodeMeta): void {
+  /** Inserts or replaces a document's code, vector (when this copy holds vectors) and metadata. */
+  put(docId: number, code: Uint32Array, vector: ArrayLike<number> | null, meta: CodeMeta): void {
     let slot = this.slotOf.get(docId);
     if (slot === undefined) {
       if (this.size === this.docIds.length) this.grow();
@@ -82,6 +91,11 @@ class CodePartition {
       this.docIds[slot] = docId;
     }
     this.packed.codes.set(code.subarray(0, this.stride), slot * this.stride);
+    if (this.fine !== null) {
+      // A copy with vectors is loaded with them and fed them by every write.
+      if (vector === null) throw new Error(`document ${docId} has no vector for the in-memory copy`);
+      this.fine.set(slot, vector);
+    }
     this.status[slot] = STATUS_INDEX.get(meta.status) as number;
     this.kind[slot] = KIND_INDEX.get(meta.kind) as number;
     this.times.set([meta.validFrom, meta.validTo, meta.recordedAt, meta.supersededAt], slot * 4);
@@ -106,6 +120,7 @@ class CodePartition {
     if (slot !== last) {
       const moved = this.docIds[last] as number;
       this.packed.codes.copyWithin(slot * this.stride, last * this.stride, (last + 1) * this.stride);
+      this.fine?.move(last, slot);
       this.docIds[slot] = moved;
       this.status[slot] = this.status[last] as number;
       this.kind[slot] = this.kind[last] as number;
@@ -116,14 +131,16 @@ class CodePartition {
   }
 
   /**
-   * The `k` best codes passing the filter: the `wide` nearest by Hamming distance, re-ranked by the
-   * float query's asymmetric score (best first).
+   * The `k` best documents passing the filter: the `wide` nearest by Hamming distance to the
+   * query's code, re-ranked by their 8-bit vectors' approximate cosine to the query (best first).
    */
-  nearest(query: Uint32Array, score: (codes: Uint32Array, slot: number) => number, wide: number, k: number, f: CompiledFilter): { docId: number; score: number }[] {
+  nearest(vector: ArrayLike<number>, code: Uint32Array, wide: number, k: number, f: CompiledFilter): { docId: number; score: number }[] {
+    if (this.fine === null) throw new Error('this copy of the codes holds no vectors to rank by');
     const accept = (i: number): boolean => this.passesSlot(i, f);
-    const codes = this.packed.codes;
-    return nearestCodes(this.packed.scan(query, this.size), this.size, Math.max(wide, k), accept)
-      .map((h) => ({ docId: this.docIds[h.slot] as number, score: score(codes, h.slot) }))
+    const slots = nearestCodes(this.packed.scan(code, this.size), this.size, Math.max(wide, k), accept).map((h) => h.slot);
+    const scores = this.fine.scores(vector, slots);
+    return slots
+      .map((slot, i) => ({ docId: this.docIds[slot] as number, score: scores[i] as number }))
       .sort((a, b) => b.score - a.score || a.docId - b.docId)
       .slice(0, k);
   }
@@ -158,6 +175,7 @@ class CodePartition {
       return b;
     };
     this.packed.grow(n);
+    this.fine?.grow(n);
     this.docIds = grown(this.docIds, n);
     this.status = grown(this.status, n);
     this.kind = grown(this.kind, n);
@@ -170,17 +188,16 @@ export class ScopeCodes {
   private readonly partitions = new Map<Granularity, CodePartition>();
   private readonly granularityOf = new Map<number, Granularity>();
   private readonly words: number;
-  /** Words per slot in the partitions (the code's words padded to SIMD lanes). */
-  private readonly stride: number;
 
   constructor(
     dimensions: number,
     /** The scope's row in `vec_scope_versions` this copy matches. */
     public version: number,
+    /** Whether the copy holds the documents' 8-bit vectors, which `nearest` needs. */
+    readonly fine: boolean,
   ) {
     this.words = codeWords(dimensions);
-    for (const g of GRANULARITIES) this.partitions.set(g, new CodePartition(dimensions));
-    this.stride = (this.partitions.get(GRANULARITIES[0]) as CodePartition).strideWords;
+    for (const g of GRANULARITIES) this.partitions.set(g, new CodePartition(dimensions, fine));
   }
 
   /** Documents held. */
@@ -188,11 +205,23 @@ export class ScopeCodes {
     return this.granularityOf.size;
   }
 
-  /** Fills the copy from `vec_docs` rows (a row without a code is skipped: it is written before search). */
+  /** Bytes held. */
+  get bytes(): number {
+    let n = this.granularityOf.size * 40;
+    for (const p of this.partitions.values()) n += p.bytes;
+    return n;
+  }
+
+  /**
+   * Fills the copy from `vec_docs` rows, with their `vec_vectors` embedding when it holds vectors
+   * (a row without a code or vector is skipped: both are written before search).
+   */
   load(rows: Iterable<CodeRow>): this {
     for (const r of rows) {
-      if (r.code === null) continue;
-      this.put(r.doc_id, codeFromBytes(r.code, this.words), {
+      const e = r.embedding ?? null;
+      if (r.code === null || (this.fine && e === null)) continue;
+      const vector = this.fine && e !== null ? new Float32Array(e.buffer, e.byteOffset, e.byteLength >>> 2) : null;
+      this.put(r.doc_id, codeFromBytes(r.code, this.words), vector, {
         kind: r.kind,
         granularity: r.granularity,
         status: r.status,
@@ -205,11 +234,11 @@ export class ScopeCodes {
     return this;
   }
 
-  /** Inserts or replaces a document (moving it if its granularity changed). */
-  put(docId: number, code: Uint32Array, meta: CodeMeta): void {
+  /** Inserts or replaces a document (moving it if its granularity changed); `vector` is needed when the copy holds vectors. */
+  put(docId: number, code: Uint32Array, vector: ArrayLike<number> | null, meta: CodeMeta): void {
     const was = this.granularityOf.get(docId);
     if (was !== undefined && was !== meta.granularity) this.partitions.get(was)?.remove(docId);
-    this.partitions.get(meta.granularity)?.put(docId, code, meta);
+    this.partitions.get(meta.granularity)?.put(docId, code, vector, meta);
     this.granularityOf.set(docId, meta.granularity);
   }
 
@@ -228,16 +257,15 @@ export class ScopeCodes {
   }
 
   /**
-   * Doc ids of the `k` codes most similar to `vector` that pass `filter`, best first: the `wide`
-   * nearest by Hamming distance per granularity, re-ranked by the asymmetric score. The filter
-   * must have been validated (the index's metadata clause does that).
+   * Doc ids of the `k` documents most similar to `vector` that pass `filter`, best first: the
+   * `wide` nearest by Hamming distance per granularity, re-ranked by their 8-bit vectors (the copy
+   * must hold them). The filter must have been validated (the index's metadata clause does that).
    */
   nearest(vector: ArrayLike<number>, wide: number, k: number, filter: SearchFilter | undefined): number[] {
     const compiled = compileFilter(filter);
     const code = signCode(vector);
-    const score = asymmetricScorer(vector, this.stride);
     const granularities = [...new Set(filter?.granularities ?? GRANULARITIES)];
-    const hits = granularities.flatMap((g) => this.partitions.get(g)?.nearest(code, score, wide, k, compiled) ?? []);
+    const hits = granularities.flatMap((g) => this.partitions.get(g)?.nearest(vector, code, wide, k, compiled) ?? []);
     if (granularities.length > 1) hits.sort((a, b) => b.score - a.score || a.docId - b.docId);
     return hits.slice(0, k).map((h) => h.docId);
   }

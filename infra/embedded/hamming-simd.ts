@@ -6,64 +6,42 @@
  * hundred bytes of WebAssembly, encoded below from its text form (shown alongside) so the
  * repository needs no assembler; a test checks it against `hamming`.
  */
+import {
+  BLOCK,
+  BR_IF,
+  EMPTY,
+  END,
+  I16X8_ADD,
+  I16X8_EXTADD_PAIRWISE_I8X16_U,
+  I32,
+  I32X4_EXTADD_PAIRWISE_I16X8_U,
+  I32X4_EXTRACT_LANE,
+  I32_ADD,
+  I32_CONST,
+  I32_GE_U,
+  I32_LOAD,
+  I32_LT_U,
+  I32_SHL,
+  I32_STORE,
+  I32_STORE16,
+  I8X16_POPCNT,
+  LOCAL_GET,
+  LOCAL_SET,
+  LOCAL_TEE,
+  LOOP,
+  V128,
+  V128_CONST,
+  V128_LOAD,
+  V128_XOR,
+  uleb,
+  WASM_PAGE,
+  kernelModule,
+} from './wasm-bytes.js';
 
 /** Bytes of one code's slot: codes are padded with zero bits to whole 16-byte SIMD lanes. */
 export function codeStrideBytes(dimensions: number): number {
   return Math.ceil(dimensions / 128) * 16;
 }
-
-const WASM_PAGE = 65_536;
-
-/** LEB128 of an unsigned integer, as WebAssembly encodes sizes and indices. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-/** A section: its id, then its byte length, then its contents. */
-function section(id: number, body: readonly number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-/** A name as WebAssembly stores it: length, then UTF-8 (ASCII here). */
-function name(s: string): number[] {
-  return [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-}
-
-// Opcodes used by the kernel (core and SIMD; SIMD ones follow the 0xfd prefix).
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-const LOCAL_TEE = 0x22;
-const I32_CONST = 0x41;
-const I32_ADD = 0x6a;
-const I32_SHL = 0x74;
-const I32_LT_U = 0x49;
-const I32_GE_U = 0x4f;
-const I32_STORE16 = 0x3b;
-const I32_LOAD = 0x28;
-const I32_STORE = 0x36;
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const EMPTY = 0x40;
-const BR_IF = 0x0d;
-const END = 0x0b;
-const SIMD = 0xfd;
-const V128_LOAD = [SIMD, 0x00];
-const V128_CONST = [SIMD, 0x0c];
-const I32X4_EXTRACT_LANE = [SIMD, 0x1b];
-const V128_XOR = [SIMD, 0x51];
-const I8X16_POPCNT = [SIMD, 0x62];
-const I16X8_EXTADD_PAIRWISE_I8X16_U = [SIMD, 0x7d];
-const I32X4_EXTADD_PAIRWISE_I16X8_U = [SIMD, 0x7f];
-const I16X8_ADD = [SIMD, ...uleb(0x8e)];
-const I32 = 0x7f;
-const V128 = 0x7b;
 
 // Parameters and locals of `distances`, by index.
 const Q = 0; // query's offset
@@ -125,14 +103,7 @@ const DISTANCES_BODY: number[] = [
 ];
 
 /** The module: imports its memory ("env" "memory"), exports `distances`. */
-const MODULE_BYTES = new Uint8Array([
-  ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
-  ...section(1, [1, 0x60, 6, I32, I32, I32, I32, I32, I32, 0]), // type 0: (i32 × 6) → ()
-  ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 1]), // memory, at least 1 page
-  ...section(3, [1, 0]), // function 0 has type 0
-  ...section(7, [1, ...name('distances'), 0x00, 0]), // export function 0
-  ...section(10, [1, ...uleb(DISTANCES_BODY.length), ...DISTANCES_BODY]),
-]);
+const MODULE_BYTES = kernelModule('distances', 6, DISTANCES_BODY);
 
 let compiled: WebAssembly.Module | null = null;
 

@@ -41,14 +41,15 @@ export const FAR_FUTURE = Number.MAX_SAFE_INTEGER;
  */
 export const EXACT_SEARCH_MAX = 4096;
 
-/** Candidates the Hamming pass hands to the asymmetric re-rank: k × this. */
-export const HAMMING_FACTOR = 20;
+/** Candidates the Hamming pass hands to the 8-bit re-rank: k × this. */
+export const HAMMING_FACTOR = 30;
 
 /**
- * Candidates the asymmetric re-rank hands to exact rescoring: k × this. With 20 and 8, 92 % of the
- * exact top 40 of a 100k history come back for real questions (5: 86 %; 30 and 10: 95 %, +15 % time).
+ * Candidates the 8-bit re-rank hands to exact rescoring: k × this. The 8-bit ranking is close to
+ * the exact one (its top k alone holds about 99 % of what the exact top k of its candidates does),
+ * so few need their float vectors read (docs/performance.md).
  */
-export const RESCORE_FACTOR = 8;
+export const RESCORE_FACTOR = 2;
 
 /** Below this many rows keyword search matches every word of the query (scoring them all is cheap). */
 export const PRUNE_MIN_ROWS = 10_000;
@@ -64,8 +65,11 @@ const GRANULARITY_INDEX = new Map<string, number>(GRANULARITIES.map((g, i) => [g
 /** Documents whose texts the in-memory keyword index may hold across scopes (~300 bytes each). */
 const KEYWORD_CACHE_MAX_DOCS = 250_000;
 
-/** Documents whose codes the in-memory copy may hold across scopes (~110 bytes each), least recently searched dropped first. */
-const CODE_CACHE_MAX_DOCS = 600_000;
+/**
+ * Bytes the in-memory copies of codes may hold across scopes (about 110 bytes a document, 630 with
+ * its 8-bit vector), least recently searched dropped first: about 200k documents of large scopes.
+ */
+const CODE_CACHE_MAX_BYTES = 128 * 1024 * 1024;
 
 interface DocRow {
   doc_id: number;
@@ -100,6 +104,7 @@ type CodeOp =
       readonly op: 'put';
       readonly docId: number;
       readonly code: Uint32Array;
+      readonly vector: Float32Array;
       readonly meta: CodeMeta;
       /** The memory id and, when it changed, the text (for the keyword index). */
       readonly id: string;
@@ -185,6 +190,11 @@ export class SqliteVectorIndex implements VectorIndex {
         `SELECT doc_id, kind, granularity, status, valid_from, valid_to, recorded_at, superseded_at, code
          FROM vec_docs WHERE scope = ?`,
       ),
+      fineCodeRows: db.prepare<[string], CodeRow>(
+        `SELECT d.doc_id, d.kind, d.granularity, d.status, d.valid_from, d.valid_to, d.recorded_at, d.superseded_at, d.code, v.embedding
+         FROM vec_docs d LEFT JOIN vec_vectors v ON v.doc_id = d.doc_id WHERE d.scope = ?`,
+      ),
+      scopeDocs: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM vec_docs WHERE scope = ?'),
       keywordRows: db.prepare<[string], KeywordRow>(
         // CROSS JOIN fixes the order: the scope's rows by index, then each text by rowid.
         `SELECT d.doc_id, d.memory_id, f.text, CASE d.granularity ${GRANULARITIES.map((g, i) => `WHEN '${g}' THEN ${i}`).join(' ')} END AS granularity
@@ -273,6 +283,7 @@ export class SqliteVectorIndex implements VectorIndex {
       op: 'put',
       docId: Number(docId),
       code,
+      vector,
       id: doc.id,
       text,
       meta: {
@@ -415,7 +426,7 @@ export class SqliteVectorIndex implements VectorIndex {
         if (nested || codes.version !== version - 1) this.codes.delete(key);
         else {
           for (const o of ops) {
-            if (o.op === 'put') codes.put(o.docId, o.code, o.meta);
+            if (o.op === 'put') codes.put(o.docId, o.code, o.vector, o.meta);
             else if (o.op === 'status') codes.setStatus(o.docId, o.status, o.validTo, o.supersededAt);
             else codes.remove(o.docId);
           }
@@ -442,9 +453,11 @@ export class SqliteVectorIndex implements VectorIndex {
     const request = this.denseRequest(scope, vector, k, filter);
     if (request === null) return [];
     const { key, limit, where } = request;
-    const codes = this.run(() => this.scopeCodes(key));
+    let codes = this.run(() => this.scopeCodes(key));
     if (codes.size <= this.tuning.exactSearchMax) return this.exactDense(key, vector, limit, where);
-    // Binary first pass (Hamming, then the asymmetric score), then exact cosine for the best
+    // A scope that grew past the limit since its codes were loaded: load them with the vectors.
+    if (!codes.fine) codes = this.run(() => this.scopeCodes(key, true));
+    // Binary first pass (Hamming, then the 8-bit vectors), then exact cosine for the best
     // rescoreFactor × k (same order and scores as the exact path).
     const query = new Float32Array(vector);
     const candidates = codes.nearest(query, limit * this.tuning.hammingFactor, limit * this.tuning.rescoreFactor, filter);
@@ -521,33 +534,48 @@ export class SqliteVectorIndex implements VectorIndex {
     return rows.filter((r) => r.distance !== null).map((r) => ({ id: r.id, score: 1 - (r.distance as number) }));
   }
 
-  /** The scope's codes in memory, loaded (again) when absent or when another connection changed them. */
-  private scopeCodes(key: string): ScopeCodes {
-    return this.cached(this.codes, key, CODE_CACHE_MAX_DOCS, (version) => new ScopeCodes(this.dimensions, version).load(this.stmts.codeRows.iterate(key)));
+  /**
+   * The scope's codes in memory, loaded (again) when absent, when another connection changed them,
+   * or without the 8-bit vectors `fine` asks for. A scope larger than the exact search's limit is
+   * loaded with its vectors anyway: its dense searches need them.
+   */
+  private scopeCodes(key: string, fine = false): ScopeCodes {
+    const load = (version: number): ScopeCodes => {
+      const withVectors = fine || (this.stmts.scopeDocs.get(key)?.n ?? 0) > this.tuning.exactSearchMax;
+      return new ScopeCodes(this.dimensions, version, withVectors).load((withVectors ? this.stmts.fineCodeRows : this.stmts.codeRows).iterate(key));
+    };
+    return this.cached(this.codes, key, CODE_CACHE_MAX_BYTES, (e) => e.bytes, load, (e) => e.fine || !fine);
   }
 
   /** The scope's keyword index in memory, loaded (again) when absent or when another connection changed the scope. */
   private scopeKeywords(key: string): ScopeKeywords {
-    return this.cached(this.keywords, key, KEYWORD_CACHE_MAX_DOCS, (version) => new ScopeKeywords(version).load(this.stmts.keywordRows.iterate(key)));
+    return this.cached(this.keywords, key, KEYWORD_CACHE_MAX_DOCS, (e) => e.size, (version) => new ScopeKeywords(version).load(this.stmts.keywordRows.iterate(key)));
   }
 
   /**
-   * A scope's entry of an in-memory cache, loaded when absent or at another version than the
-   * scope's; the cache keeps the most recently used scopes last and drops the least recently used
-   * once it holds more than `maxDocs` documents.
+   * A scope's entry of an in-memory cache, loaded when absent, at another version than the
+   * scope's, or not `usable`; the cache keeps the most recently used scopes last and drops the
+   * least recently used once their `weigh`ts add up to more than `max`.
    */
-  private cached<T extends { version: number; readonly size: number }>(cache: Map<string, T>, key: string, maxDocs: number, load: (version: number) => T): T {
+  private cached<T extends { version: number }>(
+    cache: Map<string, T>,
+    key: string,
+    max: number,
+    weigh: (entry: T) => number,
+    load: (version: number) => T,
+    usable: (entry: T) => boolean = () => true,
+  ): T {
     const version = this.stmts.version.get(key)?.version ?? 0;
     let entry = cache.get(key);
-    if (entry === undefined || entry.version !== version) entry = load(version);
+    if (entry === undefined || entry.version !== version || !usable(entry)) entry = load(version);
     cache.delete(key);
     cache.set(key, entry);
     let held = 0;
-    for (const e of cache.values()) held += e.size;
+    for (const e of cache.values()) held += weigh(e);
     for (const [other, e] of cache) {
-      if (held <= maxDocs || other === key) break;
+      if (held <= max || other === key) break;
       cache.delete(other);
-      held -= e.size;
+      held -= weigh(e);
     }
     return entry;
   }

@@ -14,9 +14,10 @@ import * as sqliteVec from 'sqlite-vec';
 import { GRANULARITIES, type Granularity } from '../../core/model.js';
 import { seededRng } from '../../core/random.js';
 import type { Scope } from '../../core/scope.js';
-import { asymmetricScorer, codeBytes, codeFromBytes, codeWords, hamming, nearestCodes, signCode } from '../../infra/embedded/binary-codes.js';
+import { codeBytes, codeFromBytes, codeWords, hamming, nearestCodes, signCode } from '../../infra/embedded/binary-codes.js';
 import { scopeToken } from '../../infra/embedded/fts-query.js';
 import { PackedCodes } from '../../infra/embedded/hamming-simd.js';
+import { int8Dot, int8StrideBytes, PackedInt8Vectors, quantizeQuery, quantizeVector } from '../../infra/embedded/int8-simd.js';
 import { MEMORY_DB_SCHEMA_VERSION, openMemoryDb, type MemoryDb } from '../../infra/embedded/memory-db.js';
 import { SqliteVectorIndex } from '../../infra/embedded/vector-index.js';
 import { vectorDocFixture as doc } from '../helpers/fixtures.js';
@@ -62,18 +63,65 @@ test('sign codes have the layout of sqlite-vec vec_quantize_binary, and survive 
   db.close();
 });
 
-test('the asymmetric score is the query dotted with the code as a ±1 vector', (t) => {
-  for (const dims of [4, 8, 33, 512]) {
-    const [query, ...docs] = vectors(6, dims, dims + 1);
-    const words = codeWords(dims);
-    const codes = new Uint32Array(docs.length * words);
-    docs.forEach((d, i) => codes.set(signCode(d), i * words));
-    const score = asymmetricScorer(query as number[], words);
-    docs.forEach((d, i) => {
-      const want = (query as number[]).reduce((s, q, j) => s + q * ((d[j] as number) > 0 ? 1 : -1), 0);
-      t.true(Math.abs(score(codes, i) - want) < 1e-9, `dims ${dims}`);
+test('the 8-bit kernel computes the scalar dot of every listed vector, across growth, padding and moves', (t) => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 700 }),
+      fc.integer({ min: 1, max: 90 }),
+      fc.integer({ min: 0, max: 300 }),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      (dims, n, listed, seed) => {
+        const rng = seededRng(seed);
+        const stored = Array.from({ length: n }, () => Array.from({ length: dims }, () => rng.next() - 0.5));
+        const packed = new PackedInt8Vectors(dims, 1);
+        stored.forEach((v, i) => {
+          // Grown one slot at a time: each growth must keep the vectors and their factors.
+          if (i >= packed.capacity) packed.grow(2 * packed.capacity);
+          packed.set(i, v);
+        });
+        // The last slot moved over the first, as a removal does it.
+        packed.move(n - 1, 0);
+        stored[0] = stored[n - 1] as number[];
+        const query = Array.from({ length: dims }, () => rng.next() - 0.5);
+        const q = new Int16Array(int8StrideBytes(dims));
+        const qFactor = quantizeQuery(query, q);
+        const slots = Array.from({ length: listed }, () => Math.floor(rng.next() * n));
+        const got = packed.scores(query, slots);
+        slots.forEach((slot, i) => {
+          const codes = new Int8Array(int8StrideBytes(dims));
+          const factor = quantizeVector(stored[slot] as number[], codes);
+          // The factors are kept as float32.
+          t.is(got[i], int8Dot(q, codes, 0) * qFactor * Math.fround(factor), `dims ${dims} slot ${slot}`);
+        });
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+test('8-bit scores approximate the cosine, over lists longer than one kernel call', (t) => {
+  for (const dims of [16, 128, 512]) {
+    const all = vectors(300, dims, dims + 7);
+    const packed = new PackedInt8Vectors(dims, all.length);
+    all.forEach((v, i) => packed.set(i, v.map((x) => 3 * x)));
+    const query = (all[0] as number[]).map((x, j) => x + 0.1 * (j % 3));
+    const slots = Array.from({ length: 5000 }, (_, i) => (i * 7) % all.length);
+    const scores = packed.scores(query, slots);
+    const norm = Math.hypot(...query);
+    slots.forEach((slot, i) => {
+      const v = all[slot] as number[];
+      const cosine = v.reduce((s, x, j) => s + x * (query[j] as number), 0) / norm / Math.hypot(...v);
+      t.true(Math.abs((scores[i] as number) - cosine) < 0.02, `dims ${dims}: ${scores[i]} against ${cosine}`);
     });
   }
+  // A zero vector, stored or asked, is similar to nothing.
+  const packed = new PackedInt8Vectors(4, 2);
+  packed.set(0, [0, 0, 0, 0]);
+  packed.set(1, [1, 0, 0, 0]);
+  const [none, same] = packed.scores([1, 0, 0, 0], [0, 1]) as unknown as [number, number];
+  t.is(none, 0);
+  t.true(Math.abs(same - 1) < 1e-6);
+  t.deepEqual([...packed.scores([0, 0, 0, 0], [0, 1])], [0, 0]);
 });
 
 test('the SIMD kernel computes the scalar Hamming distance of every packed code, across growth and padding', (t) => {
@@ -227,9 +275,12 @@ test('the in-memory codes follow writes from this and from another connection', 
     t.is((await reader.searchDense(A, q, 1))[0]?.id, 'twin');
     await writer.setStatus(A, 'twin', 'invalidated', 10, 10);
     t.not((await reader.searchDense(A, q, 1))[0]?.id, 'twin');
-    // The reader's own writes update its copy in place.
+    // The reader's own writes update its copy in place, vectors included.
     await reader.setStatus(A, 'twin', 'active', null, null);
     t.is((await reader.searchDense(A, q, 1))[0]?.id, 'twin');
+    const moved = (base[9] as number[]).map((x) => -x);
+    await reader.upsert(A, [doc('m3', 'memory 3', moved)]);
+    t.is((await reader.searchDense(A, moved, 1))[0]?.id, 'm3');
     await reader.remove(A, ['twin']);
     t.false((await reader.searchDense(A, q, 50)).some((h) => h.id === 'twin'));
     // A clear empties every copy.
@@ -240,6 +291,25 @@ test('the in-memory codes follow writes from this and from another connection', 
     t.deepEqual(await reader.searchDense(A, q, 5), []);
   } finally {
     other.close();
+    db.done();
+  }
+});
+
+test('a scope that grows past the exact search while its codes are held is searched with its vectors', async (t) => {
+  const dims = 16;
+  const db = tempDb(dims);
+  try {
+    const index = new SqliteVectorIndex(db.mdb, { exactSearchMax: 50, rescoreFactor: 1000 });
+    const all = vectors(120, dims, 8);
+    await index.upsert(A, all.slice(0, 40).map((v, i) => doc(`m${i}`, `memory ${i}`, v)));
+    const q = all[3] as number[];
+    // 40 documents: searched exactly, and the codes (for keyword filters and counts) held without vectors.
+    t.deepEqual(await index.searchDense(A, q, 10), await index.searchDenseExact(A, q, 10));
+    t.is(await index.countAtMost(A, 1000), 40);
+    await index.upsert(A, all.slice(40).map((v, i) => doc(`m${40 + i}`, `memory ${40 + i}`, v)));
+    // 120: the first pass runs, on a copy loaded again with the vectors; every candidate is rescored.
+    for (const query of [q, all[77] as number[]]) t.deepEqual(await index.searchDense(A, query, 10), await index.searchDenseExact(A, query, 10));
+  } finally {
     db.done();
   }
 });
