@@ -53,37 +53,32 @@ export function int8StrideBytes(dimensions: number): number {
 }
 
 /**
- * A vector quantized to `CODE_MAX` steps of its largest component, and the factor that turns the
- * dot product of its codes with a query quantized by `quantizeQuery` back into a cosine: the
- * component's step over the vector's norm (0 for a zero vector, which is similar to nothing).
+ * `values` as integers of at most `top` in magnitude (into `into`, zero-padded): each component in
+ * steps of the largest one's `1 / top`. Returns the factor that scales an integer dot product back
+ * to a cosine's share: the step over the vector's norm (0 for a zero vector, similar to nothing).
  */
-export function quantizeVector(vector: ArrayLike<number>, into: Int8Array): number {
+function quantize(values: ArrayLike<number>, into: Int8Array | Int16Array, top: number): number {
   let max = 0;
   let norm = 0;
-  for (let j = 0; j < vector.length; j++) {
-    const x = vector[j] as number;
+  for (let j = 0; j < values.length; j++) {
+    const x = values[j] as number;
     max = Math.max(max, Math.abs(x));
     norm += x * x;
   }
   into.fill(0);
   if (max === 0 || !Number.isFinite(max)) return 0;
-  for (let j = 0; j < vector.length; j++) into[j] = Math.round(((vector[j] as number) * CODE_MAX) / max);
-  return max / CODE_MAX / Math.sqrt(norm);
+  for (let j = 0; j < values.length; j++) into[j] = Math.round(((values[j] as number) * top) / max);
+  return max / top / Math.sqrt(norm);
 }
 
-/** The query's components as 16-bit integers (into `into`), and the factor (its step over its norm) that scales dots back. */
+/** A stored vector at 8 bits per component (its largest maps to ±127), and its factor (see `quantize`). */
+export function quantizeVector(vector: ArrayLike<number>, into: Int8Array): number {
+  return quantize(vector, into, CODE_MAX);
+}
+
+/** A query at 15 bits per component, and its factor (see `quantize`). */
 export function quantizeQuery(query: ArrayLike<number>, into: Int16Array): number {
-  let max = 0;
-  let norm = 0;
-  for (let j = 0; j < query.length; j++) {
-    const x = query[j] as number;
-    max = Math.max(max, Math.abs(x));
-    norm += x * x;
-  }
-  into.fill(0);
-  if (max === 0 || !Number.isFinite(max)) return 0;
-  for (let j = 0; j < query.length; j++) into[j] = Math.round(((query[j] as number) * QUERY_MAX) / max);
-  return max / QUERY_MAX / Math.sqrt(norm);
+  return quantize(query, into, QUERY_MAX);
 }
 
 /** The integer dot product of a quantized query and a stored vector: the scalar reference of the SIMD kernel. */
